@@ -1,0 +1,14 @@
+"""descent: train neural networks by backpropagation and gradient descent, and see every
+derivative it uses.
+
+>>> import descent as ds
+>>> ds.grad(lambda x: x**2 - 4*x + 6)(8.0)
+12.0
+"""
+
+from descent.autodiff import *  # noqa: F403 - the engine's names are the top-level API
+from descent.autodiff import __all__ as _autodiff_all
+from descent.errors import DataError, DescentError, DivergenceError, ModelFileError
+
+__version__ = "0.1.0"
+__all__ = [*_autodiff_all, "DataError", "DescentError", "DivergenceError", "ModelFileError"]
