@@ -28,7 +28,7 @@ STAMP = VENV / ".descent-installed"
 
 
 def _ensure_env(extras: str) -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs under any python3
         sys.exit(f"descent needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not PY.exists():
         print(f"dev.py: creating {VENV}", flush=True)

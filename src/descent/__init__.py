@@ -6,9 +6,10 @@ derivative it uses.
 12.0
 """
 
+from descent import nn
 from descent.autodiff import *  # noqa: F403 - the engine's names are the top-level API
 from descent.autodiff import __all__ as _autodiff_all
 from descent.errors import DataError, DescentError, DivergenceError, ModelFileError
 
 __version__ = "0.1.0"
-__all__ = [*_autodiff_all, "DataError", "DescentError", "DivergenceError", "ModelFileError"]
+__all__ = [*_autodiff_all, "DataError", "DescentError", "DivergenceError", "ModelFileError", "nn"]
