@@ -15,7 +15,7 @@ from descent.nn.activations import (
     scaled_tanh,
 )
 from descent.nn.init import INITIALIZERS, get_initializer, glorot_uniform, he_normal, lecun_normal
-from descent.nn.layers import MLP, Linear, Sequential, from_config
+from descent.nn.layers import MLP, Linear, Sequential, from_config, parameter_shapes
 from descent.nn.losses import (
     LOSSES,
     BinaryCrossEntropy,
@@ -36,5 +36,5 @@ __all__ = [
     "Loss", "MeanAbsoluteError", "MeanSquaredError", "Module", "Parameter", "QuadraticCost",
     "ReLU", "ScaledTanh", "Sequential", "Sigmoid", "Softmax", "Tanh", "activation_name",
     "from_config", "get_activation", "get_initializer", "get_loss", "glorot_uniform",
-    "he_normal", "lecun_normal", "scaled_tanh",
+    "he_normal", "lecun_normal", "parameter_shapes", "scaled_tanh",
 ]

@@ -183,6 +183,55 @@ def from_config(config: Any) -> Module:
     raise ValueError(f"unknown layer type {kind!r} (known: MLP, Sequential, Linear, Activation)")
 
 
+def parameter_shapes(config: Any, prefix: str = "") -> dict[str, tuple[int, ...]]:
+    """The parameter names and shapes a config describes, computed without building it.
+
+    Lets a loader check an untrusted architecture against the tensors in a file before
+    allocating anything (a hostile file could otherwise ask for a 10^9-wide layer).
+
+    >>> parameter_shapes({"type": "Linear", "in_features": 3, "out_features": 2})
+    {'weight': (3, 2), 'bias': (2,)}
+    """
+    if not isinstance(config, dict) or "type" not in config:
+        raise ValueError(f"a layer config must be an object with a 'type', got {config!r:.80}")
+    kind = config["type"]
+    name = (lambda n: f"{prefix}.{n}" if prefix else n)
+    if kind == "Activation":
+        activation_name(config.get("name"))
+        return {}
+    if kind == "Linear":
+        n_in = _positive_int(config.get("in_features"), "Linear in_features")
+        n_out = _positive_int(config.get("out_features"), "Linear out_features")
+        shapes = {name("weight"): (n_in, n_out)}
+        if config.get("bias", True):
+            shapes[name("bias")] = (n_out,)
+        return shapes
+    if kind == "Sequential":
+        layers = config.get("layers")
+        if not isinstance(layers, list):
+            raise ValueError("Sequential 'layers' must be a list")
+        shapes = {}
+        for i, layer in enumerate(layers):
+            shapes.update(parameter_shapes(layer, name(str(i))))
+        return shapes
+    if kind == "MLP":
+        sizes = config.get("sizes")
+        if not isinstance(sizes, list) or len(sizes) < 2:
+            raise ValueError("MLP 'sizes' must be a list of at least two widths")
+        activation_name(config.get("activation"))
+        out_act = activation_name(config.get("output_activation"))
+        shapes, index = {}, 0
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            n_in = _positive_int(n_in, "every MLP size")
+            n_out = _positive_int(n_out, "every MLP size")
+            shapes[name(f"{index}.weight")] = (n_in, n_out)
+            shapes[name(f"{index}.bias")] = (n_out,)
+            last = i == len(sizes) - 2
+            index += 1 if last and out_act == "identity" else 2
+        return shapes
+    raise ValueError(f"unknown layer type {kind!r} (known: MLP, Sequential, Linear, Activation)")
+
+
 def _dtype(name: Any) -> np.dtype:
     if name not in ("float32", "float64"):
         raise ValueError(f"layer dtype must be float32 or float64, got {name!r}")
