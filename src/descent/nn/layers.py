@@ -195,7 +195,10 @@ def parameter_shapes(config: Any, prefix: str = "") -> dict[str, tuple[int, ...]
     if not isinstance(config, dict) or "type" not in config:
         raise ValueError(f"a layer config must be an object with a 'type', got {config!r:.80}")
     kind = config["type"]
-    name = (lambda n: f"{prefix}.{n}" if prefix else n)
+
+    def name(n: str) -> str:
+        return f"{prefix}.{n}" if prefix else n
+
     if kind == "Activation":
         activation_name(config.get("name"))
         return {}
