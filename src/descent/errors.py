@@ -28,3 +28,19 @@ class DivergenceError(DescentError, FloatingPointError):
 
 class NotFittedError(DescentError, ValueError):
     """A model was asked to predict before it was trained."""
+
+
+class SaveError(DescentError, OSError):
+    """A file could not be saved: disk full, read-only or missing folder, path is a folder.
+
+    The message names the path and the reason. The save is atomic, so whatever was at the
+    path before (if anything) is still there, unchanged. `errno` is the underlying cause's.
+    """
+
+
+class FormulaError(DescentError, ValueError):
+    """Formula text that descent refuses to read: bad syntax, or a construct outside the
+    small allow-list of numbers, variables, + - * / ** and the named functions.
+
+    The message names the offending piece and its column (1-based).
+    """
