@@ -6,7 +6,7 @@ derivative it uses.
 12.0
 """
 
-from descent import data, io, nn, optim, train
+from descent import data, explain, io, nn, optim, train
 from descent.autodiff import *  # noqa: F403 - the engine's names are the top-level API
 from descent.autodiff import __all__ as _autodiff_all
 from descent.errors import (
@@ -18,12 +18,13 @@ from descent.errors import (
     NotFittedError,
     SaveError,
 )
+from descent.explain import minimize
 from descent.io.models import load, load_model, save
 from descent.train import fit
 
 __version__ = "0.1.0"
 __all__ = [
     *_autodiff_all, "DataError", "DescentError", "DivergenceError", "FormulaError",
-    "ModelFileError", "NotFittedError", "SaveError", "data",
-    "fit", "io", "load", "load_model", "nn", "optim", "save", "train",
+    "ModelFileError", "NotFittedError", "SaveError", "data", "explain", "fit", "io", "load",
+    "load_model", "minimize", "nn", "optim", "save", "train",
 ]
