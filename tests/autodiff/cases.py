@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812 - PyTorch's own convention
 
 import descent as ds
+from descent.autodiff.tensor import apply
 
 Shape = tuple[int, ...]
 
@@ -329,6 +330,16 @@ for name, s, index in _INDEXES:
     case(f"getitem-{name}-{_sid([s])}", lambda x, i=index: x[i],
          lambda x, i=index: x[t_index(i)], [s])
 case("getitem-reversed-2x3", lambda x: x[:, ::-1], lambda x: torch.flip(x, (1,)), [(2, 3)])
+
+
+# scatter_add, the adjoint of indexing (what getitem's VJP runs when it is differentiated).
+case("scatter_add-slice-2x2",
+     lambda x: apply("scatter_add", x, index=(slice(None), slice(1, None)), shape=(2, 3)),
+     lambda x: F.pad(x, (1, 0)), [(2, 2)])
+case("scatter_add-repeated-4",
+     lambda x: apply("scatter_add", x, index=np.array([0, 0, 2, 0]), shape=(3,)),
+     lambda x: x.new_zeros(3).index_put((torch.tensor([0, 0, 2, 0]),), x, accumulate=True),
+     [(4,)])
 
 # Joining.
 for shapes, axis in [([(2, 3), (1, 3)], 0), ([(2, 3), (2, 2)], 1), ([(2, 3), (2, 1)], -1),

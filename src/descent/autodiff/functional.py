@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from descent.autodiff.tensor import Tensor
+from descent.autodiff.tensor import Tensor, gradients
 
 
 def _argnums(argnums: int | Sequence[int]) -> tuple[int, ...]:
@@ -36,11 +36,16 @@ def value_and_grad(
 ) -> Callable[..., tuple[Any, Any]]:
     """Return a function giving (f(*args), df/d(args[argnums])) for a scalar-valued f.
 
-    `f` receives Tensors and must return a scalar Tensor (or a size-1 one).
+    `f` receives Tensors and must return a scalar Tensor (or a size-1 one). Called on plain
+    numbers or arrays it returns plain numbers and arrays. Called on Tensors that are being
+    differentiated themselves (inside another `grad`), it returns Tensors that carry their
+    own graph, so derivatives nest: `grad(grad(f))` is the second derivative.
 
     >>> import descent as ds
     >>> ds.value_and_grad(lambda x: x**2 - 4*x + 6)(8.0)
     (38.0, 12.0)
+    >>> ds.grad(ds.grad(lambda x: x**3))(2.0)   # d²/dx² x³ = 6x
+    12.0
     """
     nums = _argnums(argnums)
 
@@ -48,20 +53,20 @@ def value_and_grad(
         for i in nums:
             if i >= len(args):
                 raise TypeError(f"grad: argnums asks for argument {i}, but got {len(args)}")
-        inputs = [(_leaf(a) if i in nums else a) for i, a in enumerate(args)]
+        traced = any(isinstance(args[i], Tensor) and args[i].requires_grad for i in nums)
+        inputs = [a if i not in nums or (traced and isinstance(a, Tensor) and a.requires_grad)
+                  else _leaf(a) for i, a in enumerate(args)]
         out = f(*inputs)
         if not isinstance(out, Tensor):
             raise TypeError(f"grad: the function must return a Tensor, got {type(out).__name__}")
         if out.size != 1:
             raise ValueError(f"grad: the function must return a scalar, got shape {out.shape}")
-        if out.requires_grad:
-            out.backward()
-        grads = []
-        for i in nums:
-            g = inputs[i].grad
-            g = np.zeros_like(inputs[i].data) if g is None else g  # f did not depend on it
-            grads.append(_like_input(g, args[i]))
-        value = out.data.item() if out.ndim == 0 else out.data.reshape(()).item()
+        grads = gradients(out, [inputs[i] for i in nums], create_graph=traced)
+        if traced:
+            value: Any = out
+        else:
+            grads = [_like_input(g, args[i]) for g, i in zip(grads, nums, strict=True)]
+            value = out.data.reshape(()).item()
         return value, grads[0] if isinstance(argnums, int) else tuple(grads)
 
     return wrapped

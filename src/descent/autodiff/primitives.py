@@ -9,6 +9,11 @@ A VJP may return a gradient of the broadcast shape; `backward` sums it back to t
 shape with `unbroadcast`, so no primitive undoes broadcasting itself. Everything else in
 descent (sub-networks, losses, softmax) is composed from these and has no derivative code.
 
+The VJPs are written with NumPy functions that also accept Tensors (Tensor implements
+NumPy's dispatch protocols), so when asked for second derivatives the engine runs this same
+table on Tensors and differentiates its own derivatives. Comparisons are therefore spelled
+as ufuncs (np.equal, np.greater), which Tensors answer with constant masks.
+
     name          forward                 d/d(input) . g
     add(a, b)     a + b                   g, g
     mul(a, b)     a * b                   g*b, g*a
@@ -52,6 +57,18 @@ def primitive(name: str, forward: Callable[..., Array], *vjps: VJP, vjp_argnum=N
     PRIMITIVES[name] = Primitive(name, forward, tuple(vjps), vjp_argnum)
 
 
+# Set by tensor.py: runs a primitive on Tensors and records the node (used inside VJPs that
+# need a primitive NumPy has no dispatchable function for, such as scatter-add).
+apply_hook: Callable[..., object] | None = None
+
+
+def call(name: str, *args, **params):
+    """Run primitive `name` on arrays, or on Tensors (recorded) when a VJP is differentiated."""
+    if apply_hook is not None and any(hasattr(a, "parents") for a in args):
+        return apply_hook(name, *args, **params)
+    return PRIMITIVES[name].forward(*args, **params)
+
+
 def unbroadcast(g: Array, shape: tuple[int, ...]) -> Array:
     """Sum `g` over the axes that broadcasting added or stretched, giving `shape`.
 
@@ -66,7 +83,6 @@ def unbroadcast(g: Array, shape: tuple[int, ...]) -> Array:
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     if stretched:
         g = g.sum(axis=stretched, keepdims=True)
-    g = np.asarray(g)
     if g.shape != shape:  # a VJP bug: never paper over it with a reshape
         raise RuntimeError(f"internal error: gradient of shape {g.shape} for an input of {shape}")
     return g
@@ -120,18 +136,19 @@ def _pow_const_vjp(g, out, a, p):
 def _pow_vjp_base(g, out, a, b):
     # d(a^b)/da = b a^(b-1); torch's convention: 0 where b == 0 (not 0 * 0^-1 = nan at a == 0).
     with np.errstate(divide="ignore", invalid="ignore"):
-        return g * np.where(b == 0, 0, b * a ** (b - 1))
+        return g * np.where(np.equal(b, 0), 0, b * a ** (b - 1))
 
 
 def _pow_vjp_exponent(g, out, a, b):
     # d(a^b)/db = a^b log a; torch's convention: 0 where a == 0 and b >= 0.
     with np.errstate(divide="ignore", invalid="ignore"):
-        return g * np.where((a == 0) & (b >= 0), 0, out * np.log(a))
+        at_zero = np.logical_and(np.equal(a, 0), np.greater_equal(b, 0))
+        return g * np.where(at_zero, 0, out * np.log(a))
 
 
 def _max_vjp(g, out, x, axis=None, keepdims=False):
     # The gradient goes to the arg-max; ties share it equally (as torch.amax does).
-    hit = x == _expand(out, x, axis, keepdims)
+    hit = np.equal(x, _expand(out, x, axis, keepdims))
     return _expand(g, x, axis, keepdims) * hit / hit.sum(axis=axis, keepdims=True)
 
 
@@ -140,12 +157,13 @@ def _is_basic_index(index) -> bool:
     return all(isinstance(i, (slice, int, np.integer, type(None), type(Ellipsis))) for i in parts)
 
 
-def _getitem_vjp(g, out, x, index):
-    gx = np.zeros(x.shape, dtype=g.dtype)
+def _scatter_add(g, index, shape):
+    """zeros(shape) with g added at `index`: the adjoint of x[index]."""
+    gx = np.zeros(shape, dtype=g.dtype)
     if _is_basic_index(index):
         gx[index] = g  # a slice selects each element at most once
     else:
-        np.add.at(gx, index, g)  # scatter-add: an index used twice collects both gradients
+        np.add.at(gx, index, g)  # an index used twice collects both gradients
     return gx
 
 
@@ -182,11 +200,11 @@ primitive("neg", np.negative, lambda g, out, a: -g)
 primitive("pow", np.power, _pow_vjp_base, _pow_vjp_exponent)
 primitive("pow_const", lambda a, p: np.power(a, p), _pow_const_vjp)
 primitive("maximum", np.maximum,
-          lambda g, out, a, b: g * ((a > b) + 0.5 * (a == b)),  # ties share the gradient
-          lambda g, out, a, b: g * ((b > a) + 0.5 * (a == b)))
+          lambda g, out, a, b: g * (np.greater(a, b) + 0.5 * np.equal(a, b)),  # ties share
+          lambda g, out, a, b: g * (np.greater(b, a) + 0.5 * np.equal(a, b)))
 primitive("minimum", np.minimum,
-          lambda g, out, a, b: g * ((a < b) + 0.5 * (a == b)),
-          lambda g, out, a, b: g * ((b < a) + 0.5 * (a == b)))
+          lambda g, out, a, b: g * (np.less(a, b) + 0.5 * np.equal(a, b)),
+          lambda g, out, a, b: g * (np.less(b, a) + 0.5 * np.equal(a, b)))
 
 # Elementwise functions: derivatives from the output where that is cheaper
 primitive("exp", np.exp, lambda g, out, x: g * out)
@@ -198,11 +216,12 @@ primitive("cos", np.cos, lambda g, out, x: -g * np.sin(x))
 primitive("tanh", np.tanh, lambda g, out, x: g * (1 - out * out))
 primitive("sigmoid", _sigmoid, lambda g, out, x: g * out * (1 - out))
 # relu'(0) is taken as 0 (a subgradient; PyTorch and JAX choose the same).
-primitive("relu", lambda x: np.maximum(x, 0), lambda g, out, x: g * (x > 0))
+primitive("relu", lambda x: np.maximum(x, 0), lambda g, out, x: g * np.greater(x, 0))
 primitive("leaky_relu", lambda x, slope=0.01: np.where(x > 0, x, slope * x),
-          lambda g, out, x, slope=0.01: g * np.where(x > 0, 1, slope).astype(g.dtype))
+          lambda g, out, x, slope=0.01: g * np.where(np.greater(x, 0), 1, slope).astype(g.dtype))
 primitive("clip", lambda x, lo, hi: np.clip(x, lo, hi),
-          lambda g, out, x, lo, hi: g * ((x >= lo) & (x <= hi)))
+          lambda g, out, x, lo, hi: g * np.logical_and(np.greater_equal(x, lo),
+                                                       np.less_equal(x, hi)))
 primitive("where", lambda a, b, cond: np.where(cond, a, b),
           lambda g, out, a, b, cond: g * cond, lambda g, out, a, b, cond: g * ~cond)
 
@@ -232,7 +251,9 @@ primitive("transpose", lambda x, axes=None: np.transpose(x, axes),
 primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
           lambda g, out, x, shape: g)  # unbroadcast, applied to every VJP, does the sum
 primitive("cast", lambda x, dtype: x.astype(dtype), lambda g, out, x, dtype: g)
-primitive("getitem", lambda x, index: x[index], _getitem_vjp)
+primitive("getitem", lambda x, index: x[index],
+          lambda g, out, x, index: call("scatter_add", g, index=index, shape=tuple(x.shape)))
+primitive("scatter_add", _scatter_add, lambda g, out, src, index, shape: g[index])
 primitive("concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis), vjp_argnum=_split_vjp)
 primitive("stack", lambda *xs, axis=0: np.stack(xs, axis=axis),
           vjp_argnum=lambda i, g, out, *xs, axis=0: np.take(g, i, axis=axis))

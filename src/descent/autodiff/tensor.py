@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from descent.autodiff import primitives
 from descent.autodiff.primitives import PRIMITIVES, unbroadcast
 
 _state = threading.local()
@@ -252,8 +253,28 @@ class Tensor:
     def T(self) -> Tensor:  # noqa: N802 - NumPy's name
         return apply("transpose", self, axes=None)
 
-    def astype(self, dtype: Any) -> Tensor:
-        return apply("cast", self, dtype=np.dtype(dtype))
+    def astype(self, dtype: Any, copy: bool = True) -> Tensor:
+        dtype = np.dtype(dtype)
+        return self if dtype == self.dtype and not copy else apply("cast", self, dtype=dtype)
+
+    # ---- NumPy's dispatch protocols: np.exp(t), np.where(c, t, 0), ... stay in the graph ----
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if method != "__call__" or kwargs:
+            return NotImplemented
+        if ufunc.__name__ in _UFUNC_PRIMITIVES:
+            name = _UFUNC_PRIMITIVES[ufunc.__name__]
+            if name == "pow" and isinstance(inputs[1], int | float):
+                return apply("pow_const", inputs[0], p=inputs[1])
+            return apply(name, *inputs)
+        if ufunc.__name__ in _UFUNC_CONSTANT:  # masks and signs: no gradient flows
+            return Tensor(ufunc(*(_data(x) for x in inputs)))
+        return NotImplemented
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        handler = _ARRAY_FUNCTIONS.get(func.__name__)
+        if handler is None:
+            return NotImplemented
+        return handler(*args, **kwargs)
 
     def exp(self) -> Tensor:
         return apply("exp", self)
@@ -279,6 +300,58 @@ class Tensor:
 
 def _data(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
+
+
+_UFUNC_PRIMITIVES = {
+    "add": "add", "subtract": "sub", "multiply": "mul", "divide": "div", "negative": "neg",
+    "power": "pow", "exp": "exp", "log": "log", "sqrt": "sqrt", "absolute": "abs", "sin": "sin",
+    "cos": "cos", "tanh": "tanh", "maximum": "maximum", "minimum": "minimum",
+    "matmul": "matmul",
+}
+_UFUNC_CONSTANT = {
+    "sign", "equal", "not_equal", "greater", "greater_equal", "less", "less_equal",
+    "logical_and", "logical_or", "logical_not", "isfinite", "isnan", "isinf",
+}
+
+
+def _expand_dims(x: Any, axis: Any) -> Tensor:
+    shape = np.expand_dims(np.empty(_data(x).shape, dtype=bool), axis).shape
+    return apply("reshape", x, shape=shape)
+
+
+def _swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
+    axes = list(range(_data(x).ndim))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return apply("transpose", x, axes=tuple(axes))
+
+
+def _take(x: Any, indices: Any, axis: int | None = None) -> Tensor:
+    if axis is None:
+        return apply("reshape", x, shape=(-1,))[indices]
+    axis = axis % _data(x).ndim
+    return x[(slice(None),) * axis + (indices,)]
+
+
+def _where(condition: Any, a: Any, b: Any) -> Tensor:
+    return apply("where", a, b, cond=np.asarray(_data(condition), dtype=bool))
+
+
+# The NumPy functions the primitive table uses, run on Tensors so they stay differentiable.
+_ARRAY_FUNCTIONS = {
+    "expand_dims": _expand_dims,
+    "swapaxes": _swapaxes,
+    "take": _take,
+    "where": _where,
+    "broadcast_to": lambda x, shape: apply("broadcast_to", x, shape=tuple(shape)),
+    "reshape": lambda x, shape: apply("reshape", x, shape=tuple(np.atleast_1d(shape))),
+    "transpose": lambda x, axes=None: apply("transpose", x, axes=axes),
+    "zeros_like": lambda x, dtype=None: Tensor(np.zeros_like(_data(x), dtype=dtype)),
+    "ones_like": lambda x, dtype=None: Tensor(np.ones_like(_data(x), dtype=dtype)),
+    "sum": lambda x, axis=None, keepdims=False: apply("sum", x, axis=axis, keepdims=keepdims),
+    "mean": lambda x, axis=None, keepdims=False: apply("mean", x, axis=axis, keepdims=keepdims),
+    "concatenate": lambda xs, axis=0: apply("concatenate", *xs, axis=axis),
+    "stack": lambda xs, axis=0: apply("stack", *xs, axis=axis),
+}
 
 
 def _plain_index(index: Any) -> Any:
@@ -339,33 +412,92 @@ def topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
-def backward(root: Tensor, seed: np.ndarray) -> None:
+def _propagate(root: Tensor, seed: Any, visit: Any, wrt: set[int] | None = None,
+               create_graph: bool = False) -> None:
     """The whole backward pass: walk the graph from the output back to the leaves.
 
     Each node hands `local derivative x its gradient` (its primitive's VJP) to each parent;
-    a parent used twice receives the sum of both contributions.
+    a parent used twice receives the sum of both contributions. `visit(node, g)` sees each
+    node's complete gradient. With `wrt`, only paths leading to those nodes are followed.
+    With `create_graph`, the VJPs run on Tensors, so the gradients are themselves
+    differentiable (second derivatives).
     """
-    grads: dict[int, np.ndarray] = {id(root): seed}
-    for node in reversed(topological_order(root)):
+    order = topological_order(root)
+    if wrt is not None:  # nodes with a wrt node among their ancestors (or themselves)
+        relevant = set()
+        for node in order:
+            if id(node) in wrt or any(id(p) in relevant for p in node.parents):
+                relevant.add(id(node))
+    grads: dict[int, Any] = {id(root): seed}
+    for node in reversed(order):
         g = grads.pop(id(node), None)
         if g is None:
             continue
-        if not node.parents:  # a leaf: accumulate, as a weight collects it over steps
-            if node.grad is None:
-                node.grad = np.array(g, dtype=node.dtype)
-            else:
-                node.grad += g
+        visit(node, g)
+        if not node.parents:
             continue
-        node.grad = g  # kept so the explain tools can show every intermediate gradient
         primitive = PRIMITIVES[node.op]
-        inputs = tuple(p.data for p in node.parents)
+        if create_graph:
+            inputs, out = node.parents, node
+        else:
+            inputs, out = tuple(p.data for p in node.parents), node.data
         for i, parent in enumerate(node.parents):
-            if not parent.requires_grad:
+            if not parent.requires_grad or (wrt is not None and id(parent) not in relevant):
                 continue
-            g_i = primitive.vjp(i, g, node.data, inputs, node.params)
-            g_i = unbroadcast(np.asarray(g_i), parent.shape).astype(parent.dtype, copy=False)
+            g_i = primitive.vjp(i, g, out, inputs, node.params)
+            if not create_graph:
+                g_i = np.asarray(g_i)
+            g_i = unbroadcast(g_i, parent.shape).astype(parent.dtype, copy=False)
             key = id(parent)
             grads[key] = g_i if key not in grads else grads[key] + g_i
+
+
+def backward(root: Tensor, seed: np.ndarray) -> None:
+    """Fill `.grad`: leaves accumulate (as a weight collects it over steps); the other nodes
+    keep their latest gradient, so the explain tools can show every intermediate one."""
+
+    def store(node: Tensor, g: np.ndarray) -> None:
+        if node.parents:
+            node.grad = g
+        elif node.grad is None:
+            node.grad = np.array(g, dtype=node.dtype)
+        else:
+            node.grad += g
+
+    _propagate(root, seed, store)
+
+
+def gradients(root: Tensor, wrt: list[Tensor], create_graph: bool = False) -> list[Any]:
+    """d(root)/d(each of wrt) for a scalar `root`, without touching any `.grad`.
+
+    With `create_graph=True` the results are Tensors that remember how they were computed,
+    so they can be differentiated again (this is how `grad(grad(f))` works).
+
+    >>> import descent as ds
+    >>> x = ds.tensor(3.0, requires_grad=True)
+    >>> (dy,) = gradients(x**3, [x], create_graph=True)   # 3x² = 27
+    >>> (d2y,) = gradients(dy, [x])                       # 6x = 18
+    >>> float(dy.data), float(d2y)
+    (27.0, 18.0)
+    """
+    if root.size != 1:
+        raise ValueError(f"gradients() needs a scalar output, got shape {root.shape}")
+    found: dict[int, Any] = {}
+    targets = {id(w) for w in wrt}
+
+    def keep(node: Tensor, g: Any) -> None:
+        if id(node) in targets:
+            found[id(node)] = g
+
+    if root.requires_grad:
+        seed = Tensor(np.ones_like(root.data)) if create_graph else np.ones_like(root.data)
+        _propagate(root, seed, keep, targets, create_graph)
+    zero = (lambda w: Tensor(np.zeros_like(w.data))) if create_graph else (
+        lambda w: np.zeros_like(w.data))
+    return [found.get(id(w), None) if id(w) in found else zero(w) for w in wrt]
+
+
+primitives.apply_hook = apply
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
