@@ -5,11 +5,12 @@ Convention: `f` takes ONE argument. When `x0` is a number, `f` receives a scalar
 Tensor of shape (n,) and picks its parts by indexing (`v[0]`, `v[1]`). `f` returns a
 scalar Tensor. Work is in float64.
 
-Every first derivative comes from the engine (`ds.value_and_grad`). The engine is
-first-order: its derivative rules are NumPy code, so `ds.grad(ds.grad(f))` is not
-supported. Second derivatives are therefore central differences of engine gradients,
-    f''(x) v ≈ (∇f(x + h v) − ∇f(x − h v)) / 2h,
-with h a power of two near eps^(1/3)·max(1, |x|), so that x ± h is exact where it can be.
+Every derivative comes from the engine. First derivatives from `ds.value_and_grad`;
+second derivatives as exact Hessian-vector products, the engine differentiating its own
+gradient (reverse over reverse):
+    H(x) v = ∇_x (∇f(x) · v),
+one forward pass and two backward passes each (counted as 1 function and 2 gradient
+evaluations).
 
 Gradient descent's verdict (`regime`):
 - "converged":   |f'(x)| ≤ tol; or the step is below tol·max(1, |x|) while |f'(x)| ≤ √tol
@@ -34,7 +35,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from descent.autodiff import Tensor, no_grad, value_and_grad
+from descent.autodiff import Tensor, grad, no_grad, value_and_grad
 
 Regime = Literal["converged", "too_slow", "diverging", "oscillating"]
 Advice = Literal["none", "larger", "smaller", "no_minimum", "edge"]
@@ -180,22 +181,21 @@ def _curvature_name(x: np.ndarray) -> str:
     return "f''" if x.ndim == 0 else "λmax"
 
 
-def _fd_step(x: np.ndarray) -> float:
-    # eps^(1/3) balances truncation (∝ h²) against rounding (∝ eps/h) in a central difference.
-    h = np.cbrt(_EPS) * max(1.0, _norm(x))
-    return float(2.0 ** np.round(np.log2(h)))
-
-
 def _hessian_vector(counted: _Counted, x: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """H(x) v by a central difference of two engine gradients along v (v of unit length)."""
-    h = _fd_step(x)
-    up = counted.value_and_grad(x + h * v.reshape(x.shape))[1]
-    down = counted.value_and_grad(x - h * v.reshape(x.shape))[1]
-    return ((up - down) / (2 * h)).ravel()
+    """H(x) v, exactly, from the engine: the gradient of the directional slope ∇f(x)·v."""
+    counted.function += 1
+    counted.gradient += 2
+    direction = v.reshape(x.shape)
+
+    def slope_along_v(t: Tensor) -> Tensor:
+        return (grad(counted.f)(t) * direction).sum()
+
+    with np.errstate(all="ignore"):
+        return np.asarray(grad(slope_along_v)(x), dtype=np.float64).ravel()
 
 
 def _hessian(counted: _Counted, x: np.ndarray) -> np.ndarray:
-    """The n×n Hessian, one column per coordinate direction (2n engine gradients), symmetrised."""
+    """The n×n Hessian, one Hessian-vector product per coordinate direction, symmetrised."""
     n = x.size
     columns = [_hessian_vector(counted, x, np.eye(n)[j]) for j in range(n)]
     H = np.stack(columns, axis=1)
@@ -229,10 +229,11 @@ def largest_curvature(
     """The largest second derivative of `f` at `x`: f''(x) for one variable, else the largest
     eigenvalue of the Hessian (n×n for x of shape (n,)).
 
-    Hessian-vector products are central differences of engine gradients. Power iteration
+    Hessian-vector products come from the engine (reverse over reverse). Power iteration
     first finds ρ = max|λ| (the size of Hv converges to it even when +ρ and −ρ are both
     eigenvalues), then the top eigenvalue of H + ρI, whose eigenvalues are all ≥ 0, so
-    λmax = that − ρ. Each product costs 2 engine gradients, at most 2·`iterations` products;
+    λmax = that − ρ. Each product costs one forward and two backward passes, at most
+    2·`iterations` products;
     nan if the gradients are not finite.
 
     >>> from descent.explain.minimize import largest_curvature
@@ -486,8 +487,8 @@ def newton(
 ) -> MinimizeResult:
     """Newton–Raphson on f' = 0: x ← x − f'(x)/f''(x) (n variables: x ← x − H⁻¹∇f).
 
-    f' comes from the engine; f'' (the Hessian H, n×n) from central differences of engine
-    gradients: 2n extra gradient evaluations per step. On a quadratic one step lands on the
+    f' and f'' (the Hessian H, n×n) both come from the engine: n Hessian-vector products
+    per step, each one forward and two backward passes. On a quadratic one step lands on the
     minimum. Newton seeks where the slope is zero, which may be a maximum or saddle: the
     reason says so when the curvature there is not positive. Same shapes as
     `gradient_descent`.
@@ -534,7 +535,7 @@ def newton(
     if verdict is None and _norm(g) <= tol:
         reason = f"converged: after {_steps(steps)} {_slope_name(x)} = {_norm(g):.2g} is below tol"
         lowest = largest_curvature(lambda v: -f(v), x)  # −(smallest eigenvalue)
-        # f'' noise from the central differences is ~1e-10 relative; demand a clear sign.
+        # demand a clear sign, not rounding noise
         if np.isfinite(lowest) and lowest > 1e-8 * max(1.0, abs(curvature or 0.0)):
             kind = "a maximum" if x.ndim == 0 else "a maximum or saddle"
             reason += (f"; but the curvature there is not positive ({-lowest:.3g}), so this "
