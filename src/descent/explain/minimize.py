@@ -41,7 +41,6 @@ Regime = Literal["converged", "too_slow", "diverging", "oscillating"]
 Advice = Literal["none", "larger", "smaller", "no_minimum", "edge"]
 Function = Callable[[Tensor], Tensor]
 
-_EPS = np.finfo(np.float64).eps
 
 
 # ---- results --------------------------------------------------------------------------------

@@ -183,7 +183,10 @@ def from_config(config: Any) -> Module:
     raise ValueError(f"unknown layer type {kind!r} (known: MLP, Sequential, Linear, Activation)")
 
 
-def parameter_shapes(config: Any, prefix: str = "") -> dict[str, tuple[int, ...]]:
+MAX_NESTING = 32  # Sequential inside Sequential: real models are shallow; files may not be
+
+
+def parameter_shapes(config: Any, prefix: str = "", depth: int = 0) -> dict[str, tuple[int, ...]]:
     """The parameter names and shapes a config describes, computed without building it.
 
     Lets a loader check an untrusted architecture against the tensors in a file before
@@ -213,9 +216,11 @@ def parameter_shapes(config: Any, prefix: str = "") -> dict[str, tuple[int, ...]
         layers = config.get("layers")
         if not isinstance(layers, list):
             raise ValueError("Sequential 'layers' must be a list")
+        if depth >= MAX_NESTING:
+            raise ValueError(f"layers are nested more than {MAX_NESTING} deep")
         shapes = {}
         for i, layer in enumerate(layers):
-            shapes.update(parameter_shapes(layer, name(str(i))))
+            shapes.update(parameter_shapes(layer, name(str(i)), depth + 1))
         return shapes
     if kind == "MLP":
         sizes = config.get("sizes")
