@@ -391,10 +391,12 @@ def apply(name: str, *inputs: Any, **params: Any) -> Tensor:
     return Tensor(out, needs_grad, op=name, parents=tensors, params=params)
 
 
-def topological_order(root: Tensor) -> list[Tensor]:
-    """Nodes `root` depends on through gradient-carrying edges, each after its parents.
+def topological_order(root: Tensor, include_constants: bool = False) -> list[Tensor]:
+    """Nodes `root` depends on, each after its parents (inputs in their order).
 
-    Iterative depth-first search: a chain of any length works (no recursion limit).
+    By default only gradient-carrying edges are followed (what backward needs); with
+    `include_constants` every input is (what a drawing of the graph needs). Iterative
+    depth-first search: a chain of any length works (no recursion limit).
     """
     order: list[Tensor] = []
     seen: set[int] = set()
@@ -408,7 +410,9 @@ def topological_order(root: Tensor) -> list[Tensor]:
             continue
         seen.add(id(node))
         stack.append((node, True))
-        stack.extend((p, False) for p in node.parents if p.requires_grad and id(p) not in seen)
+        # reversed: the stack pops the first input first
+        stack.extend((p, False) for p in reversed(node.parents)
+                     if (include_constants or p.requires_grad) and id(p) not in seen)
     return order
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from descent.autodiff import Tensor
+from descent.autodiff import Tensor, topological_order
 from descent.nn import Module
 
 # Inputs whose order matters get numbered edges (a - b is not b - a).
@@ -38,21 +38,7 @@ def graph_nodes(root: Tensor) -> list[Tensor]:
     >>> [t.op or "leaf" for t in graph_nodes(x * 3 + 1)]
     ['leaf', 'leaf', 'mul', 'leaf', 'add']
     """
-    order: list[Tensor] = []
-    seen: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        # reversed: the first input is visited (and numbered) first
-        stack.extend((p, False) for p in reversed(node.parents) if id(p) not in seen)
-    return order
+    return topological_order(root, include_constants=True)
 
 
 def _numbers(array: np.ndarray, max_values: int) -> str:
