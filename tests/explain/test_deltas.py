@@ -23,19 +23,9 @@ from descent.explain.deltas import (
     two_node_network,
 )
 from descent.explain.tables import deltas_text, render_deltas, render_two_node, two_node_text
+from tests.torch_reference import TORCH_ACTIVATIONS
 
 RTOL, ATOL = 1e-10, 1e-14  # float64 against float64: a few ulps apart at most
-
-TORCH_ACTIVATIONS = {
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "scaled_tanh": lambda z: 1.7159 * torch.tanh(z * (2.0 / 3.0)),
-    "relu": torch.relu,
-    "leaky_relu": lambda z: F.leaky_relu(z, 0.01),
-    "identity": lambda z: z,
-    "softmax": lambda z: torch.softmax(z, dim=-1),
-}
-
 
 def _torch_loss(name, y_hat, y):
     if name == "quadratic":

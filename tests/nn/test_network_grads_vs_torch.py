@@ -12,19 +12,12 @@ import torch
 import torch.nn.functional as F
 
 import descent as ds
+from tests.torch_reference import TORCH_ACTIVATIONS
 
 RTOL, ATOL = 1e-10, 1e-12
 SIZES = [4, 5, 3, 2]
 
-TORCH_ACT = {
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "scaled_tanh": lambda z: 1.7159 * torch.tanh(z * (2.0 / 3.0)),
-    "relu": torch.relu,
-    "leaky_relu": lambda z: F.leaky_relu(z, 0.01),
-    "identity": lambda z: z,
-    "softmax": lambda z: torch.softmax(z, dim=-1),
-}
+TORCH_ACT = TORCH_ACTIVATIONS
 
 
 def _quadratic(z, y):
