@@ -1,0 +1,132 @@
+"""`descent explain`: the chain rule for one weight of a trained model, on one row of data."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from descent.cli.boundary import user_errors
+from descent.cli.train import EMBEDDED
+from descent.data import Table as DataTable
+from descent.data import load_windsor, read_csv
+from descent.explain.chain import chain_rule, resolve_parameter
+from descent.explain.tables import fmt, print_chain
+from descent.tabular.model import TabularModel
+from descent.train import predict_array
+
+EPILOG = """Examples:
+
+  descent train && descent explain model.safetensors --row 1
+
+  descent explain model.safetensors --row 12 --param W2 --index 5,0
+
+  descent explain model.safetensors --row 3 --param b1 --index 7 --csv houses.csv
+
+--param names a parameter as W1, b1, W2, ... (the l-th layer, counted from the input) or \
+by its name in the model (0.weight, 0.bias, 2.weight, ...). A weight W_l has shape \
+(inputs, outputs) since z = a W + b, so --index i,j is input unit i, output unit j.
+"""
+
+
+def _load_rows(csv: Path | None, extra: dict, model_path: Path) -> DataTable:
+    if csv is not None:
+        return read_csv(csv, missing="keep")
+    data = extra.get("data")
+    if data == EMBEDDED:
+        # Name it by what it is, not by its path inside the installed package.
+        return dataclasses.replace(load_windsor(), path="windsor_housing.csv (embedded)")
+    if isinstance(data, str) and os.path.isfile(data):
+        return read_csv(data, missing="keep")
+    raise ValueError(f"{model_path} was not trained on the embedded data and its training file "
+                     f"{data!r} is not there; give the rows with --csv FILE")
+
+
+def _parse_index(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"--index takes whole numbers separated by commas, such as 0,3; got "
+                         f"{text!r}") from None
+
+
+def _row_table(model: TabularModel, row: DataTable, X: np.ndarray, y_shown: str,
+               prediction: str) -> Table:
+    table = Table(title=f"{row.location(0)}: what the network sees", title_justify="left",
+                  caption=f"target {model.target} = {y_shown}; the model predicts {prediction}",
+                  caption_justify="left")
+    table.add_column("input", justify="right", style="dim")
+    table.add_column("feature")
+    table.add_column("standardized x[i]", justify="right", style="cyan")
+    for i, name in enumerate(model.encoder.feature_names_):
+        table.add_row(str(i), name, fmt(X[0, i]))
+    return table
+
+
+def explain(
+    model_path: Annotated[Path, typer.Argument(
+        metavar="MODEL", help="A model file written by `descent train`.", show_default=False)],
+    row: Annotated[int, typer.Option(
+        "--row", min=1, help="Which data row: 1 is the first row after the header.")] = 1,
+    param: Annotated[str, typer.Option(
+        "--param", help="The parameter: W1, b1, W2, ... or a name such as 0.weight.")] = "W1",
+    index: Annotated[str | None, typer.Option(
+        "--index", show_default=False,
+        help="Its entry: i,j for a weight, j for a bias [default: the first, 0,0 or 0]")] = None,
+    csv: Annotated[Path | None, typer.Option(
+        "--csv", help="Take the row from this CSV (default: the data the model was trained "
+                      "on).")] = None,
+) -> None:
+    """Show the chain rule for one weight of a trained model on one row of data.
+
+    Every factor of ∂C/∂w is printed with its formula and its number for that row (after
+    the stored encoder and scalers), then their product beside the gradient the autodiff
+    engine computes: they agree to rounding.
+    """
+    console = Console(soft_wrap=True, highlight=False)
+    with user_errors():
+        model, extra = TabularModel.load(model_path)
+        where = _default_index(index, param)
+        try:  # check --param and --index before printing anything
+            resolve_parameter(model.network, param, where)
+        except ValueError as error:
+            raise ValueError(f"--param {param}: {error}") from None
+        rows = _load_rows(csv, extra, model_path)
+        if row > len(rows):
+            raise ValueError(f"--row {row} is past the end: {rows.source} has {len(rows)} data "
+                             "rows")
+        one = rows.take([row - 1])
+        if model.target not in one.values:
+            raise ValueError(f"{rows.source} has no {model.target!r} column: the chain rule "
+                             "needs the row's target to compute the cost")
+        X = model.features(one)
+        y = model.encoder.transform_target(one)
+        prediction = model.predict_outputs(predict_array(model.network, X)).values[0]
+        target_value = one.values[model.target][0]
+        y_net = y if model.y_scaler is None else model.y_scaler.transform(y)
+        shown_y = fmt(target_value) if model.task == "regression" else str(target_value)
+        shown_pred = fmt(prediction) if model.task == "regression" else str(prediction)
+        console.print(_row_table(model, one, X, shown_y, shown_pred))
+        if model.y_scaler is not None:
+            console.print(f"The network was trained on the standardized target: y = "
+                          f"({fmt(target_value)} − {fmt(model.y_scaler.mean_[0])}) / "
+                          f"{fmt(model.y_scaler.scale_[0])} = {fmt(y_net[0])}")
+        chain = chain_rule(model.network, X, y_net, param, where, loss=model.loss)
+        print_chain(chain, console)
+
+
+def _default_index(index: str | None, param: str) -> tuple[int, ...] | int:
+    parsed = _parse_index(index)
+    if parsed is not None:
+        return parsed[0] if len(parsed) == 1 else parsed
+    is_bias = param.strip().lower().startswith("b") or param.strip().endswith(".bias")
+    return 0 if is_bias else (0, 0)
+

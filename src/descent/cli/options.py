@@ -1,0 +1,69 @@
+"""Parsing of option values that typer cannot type by itself, with one-line errors."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+# The recipe's settings as the `descent train` options call them, for error messages.
+CLI_NAMES = {
+    "hidden": "--hidden", "activation": "--activation", "loss": "--loss",
+    "optimizer": "--optimizer", "lr": "--lr", "weight_decay": "--weight-decay",
+    "epochs": "--epochs", "batch_size": "--batch-size",
+    "validation_fraction": "--val-fraction", "patience": "--patience", "tol": "--tol",
+}
+
+
+class Task(StrEnum):
+    auto = "auto"
+    regression = "regression"
+    classification = "classification"
+
+
+class Missing(StrEnum):
+    error = "error"
+    mean = "mean"
+    median = "median"
+    most_frequent = "most_frequent"
+
+
+class Unknown(StrEnum):
+    error = "error"
+    ignore = "ignore"
+
+
+def parse_widths(text: str | None, option: str = "--hidden") -> tuple[int, ...] | None:
+    """'32,16' -> (32, 16); '' or 'none' -> () (no hidden layer: a linear model).
+
+    >>> parse_widths("32,16"), parse_widths("none"), parse_widths(None)
+    ((32, 16), (), None)
+    """
+    if text is None:
+        return None
+    cleaned = text.strip().lower()
+    if cleaned in ("", "none", "0"):
+        return ()
+    widths = []
+    for part in cleaned.split(","):
+        part = part.strip()
+        if not part.isdigit() or int(part) < 1:
+            raise ValueError(f"{option} takes layer widths separated by commas, such as 32,16 "
+                             f"(or 'none' for no hidden layer); got {text!r}")
+        widths.append(int(part))
+    return tuple(widths)
+
+
+def parse_names(text: str | None, option: str = "--features") -> list[str] | None:
+    """'a, b,c' -> ['a', 'b', 'c']; None stays None.
+
+    >>> parse_names("lotsize, bedrooms")
+    ['lotsize', 'bedrooms']
+    """
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise ValueError(f"{option} takes column names separated by commas, such as "
+                         f"lotsize,bedrooms; got {text!r}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{option} names a column twice: {text!r}")
+    return names

@@ -1,0 +1,70 @@
+"""`descent predict`: a saved model and a CSV in, the CSV with predictions out."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from descent.cli.boundary import user_errors
+from descent.cli.options import Unknown
+from descent.io import atomic_write
+from descent.tabular.csv_predict import DEFAULT_CHUNK_ROWS, write_predictions
+from descent.tabular.model import TabularModel
+
+EPILOG = """Examples:
+
+  descent predict model.safetensors houses.csv
+
+  descent predict model.safetensors houses.csv --out priced.csv
+
+The output keeps every input column and adds predicted_<target> as the last column; a \
+classifier also adds probability_<class> columns (one per class, in the model's class \
+order) just before it. Without --out the CSV goes to stdout. The file is read in blocks of \
+--chunk-rows rows, so it may be larger than memory. A category the model never saw in \
+training is an error naming its line and column; with --unknown ignore it is encoded as \
+all zeros in that column's one-hot features instead.
+"""
+
+
+def predict(
+    model_path: Annotated[Path, typer.Argument(
+        metavar="MODEL", help="A model file written by `descent train`.", show_default=False)],
+    csv: Annotated[Path, typer.Argument(
+        metavar="CSV", show_default=False,
+        help="Rows to predict: a CSV file with the columns the model was trained on.")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Write the CSV here (written whole or not at all) instead of to "
+                            "stdout.")] = None,
+    unknown: Annotated[Unknown | None, typer.Option(
+        "--unknown", help="A category not seen in training: error (default) or ignore (all "
+                          "zeros).")] = None,
+    chunk_rows: Annotated[int, typer.Option(
+        "--chunk-rows", min=1, help="Rows read and predicted at a time.")] = DEFAULT_CHUNK_ROWS,
+) -> None:
+    """Predict with a trained model for every row of a CSV file.
+
+    Applies the preprocessing stored in the model file (the encoding of text columns and
+    the scalers), then the network; regression predictions are in the target's units.
+    """
+    with user_errors():
+        model, _ = TabularModel.load(model_path)
+        mode = None if unknown is None else unknown.value
+        if out is None:
+            n = write_predictions(model, csv, sys.stdout, chunk_rows=chunk_rows, unknown=mode)
+            sys.stdout.flush()
+            return
+
+        def write(binary: io.BufferedIOBase) -> None:
+            text = io.TextIOWrapper(binary, encoding="utf-8", newline="")
+            write.rows = write_predictions(model, csv, text, chunk_rows=chunk_rows,
+                                           unknown=mode)
+            text.flush()
+            text.detach()  # the atomic writer closes the file itself
+
+        atomic_write(out, write)
+        n = write.rows
+        print(f"wrote {n} predictions of {model.target} to {out}", file=sys.stderr)

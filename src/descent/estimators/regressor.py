@@ -1,0 +1,146 @@
+"""`NeuralNetRegressor`: a scikit-learn regressor trained by descent's backpropagation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import RegressorMixin
+from sklearn.utils.validation import validate_data
+
+from descent.estimators.base import NeuralNetBase
+from descent.tabular import recipe as defaults
+
+
+class NeuralNetRegressor(RegressorMixin, NeuralNetBase):
+    """A multilayer perceptron for regression, with inputs and target standardized inside.
+
+    Unlike scikit-learn's MLPRegressor, the defaults standardize X and y (fitted on the
+    training part only; predictions are mapped back to y's units), hold out a validation
+    part and keep the weights of its best epoch. On the Windsor house prices (5-fold CV)
+    the defaults score R² 0.673 ± 0.035, against 0.660 for least squares and -4.16 for
+    MLPRegressor's defaults, which leave the target unscaled.
+
+    Parameters:
+        hidden_layer_sizes: widths of the hidden layers (default (64,)), e.g. (32, 16).
+        activation: hidden activation (default "tanh"): "tanh", "relu", "sigmoid",
+            "leaky_relu", "scaled_tanh" or "identity".
+        loss: "mse" (mean squared error), "quadratic" (1/(2N) Σ (ŷ-y)²), "mae" or "huber".
+        optimizer: "adamw", "adam", "sgd", "momentum", "nesterov" or "rmsprop".
+        learning_rate: the optimizer's step size.
+        weight_decay: weight decay (decoupled for adamw, an L2 term for the others).
+        epochs: the most passes over the training data.
+        batch_size: rows per gradient step (a value above n_samples means full batch).
+        shuffle: reshuffle the rows every epoch.
+        early_stopping: hold out `validation_fraction` of the rows, stop when their loss
+            has not improved by `tol` for `n_iter_no_change` epochs, keep the best weights.
+            Without it, training stops when the training loss stalls the same way.
+        validation_fraction: share of the rows held out for early stopping, in (0, 1).
+        n_iter_no_change: patience, in epochs.
+        tol: the smallest improvement that counts.
+        standardize_inputs: standardize each feature (mean 0, std 1) before the network.
+        standardize_target: standardize y for training; predictions are in y's units.
+        warm_start: let `fit` continue from the previous fit instead of starting over.
+        random_state: seed (int), RandomState or None, for the initial weights, the
+            validation split and the shuffling.
+        verbose: print one line per epoch (a progress bar on a terminal).
+
+    Fitted attributes: `model_` (the descent network), `loss_curve_` (training loss per
+    epoch), `validation_scores_` and `best_validation_score_` (R² on the validation part,
+    with early stopping), `best_loss_`, `n_iter_` (epochs run), `t_` (training rows seen),
+    `n_features_in_`, `feature_names_in_` (for a DataFrame), `n_outputs_`, `x_scaler_`,
+    `y_scaler_` (descent Standardizers; identity maps when standardizing is off; y_scaler_
+    is None without standardize_target), `history_` (the last call's History).
+
+    >>> import numpy as np
+    >>> from descent.sklearn import NeuralNetRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3)); y = 1000 * X[:, 0] - 500 * X[:, 1] ** 2 + 20_000
+    >>> reg = NeuralNetRegressor(random_state=0).fit(X, y)
+    >>> bool(reg.score(X, y) > 0.9), reg.predict(X[:2]).shape
+    (True, (2,))
+    """
+
+    _task = "regression"
+
+    def __init__(
+        self,
+        hidden_layer_sizes: tuple[int, ...] = defaults.DEFAULT_HIDDEN["regression"],
+        activation: str = defaults.DEFAULT_ACTIVATION["regression"],
+        loss: str = "mse",
+        optimizer: str = defaults.DEFAULT_OPTIMIZER,
+        learning_rate: float = defaults.DEFAULT_LR,
+        weight_decay: float = defaults.DEFAULT_WEIGHT_DECAY,
+        epochs: int = defaults.DEFAULT_EPOCHS,
+        batch_size: int = defaults.DEFAULT_BATCH_SIZE,
+        shuffle: bool = True,
+        early_stopping: bool = True,
+        validation_fraction: float = defaults.DEFAULT_VALIDATION_FRACTION,
+        n_iter_no_change: int = defaults.DEFAULT_PATIENCE,
+        tol: float = defaults.DEFAULT_TOL,
+        standardize_inputs: bool = True,
+        standardize_target: bool = True,
+        warm_start: bool = False,
+        random_state: Any = None,
+        verbose: bool | int = False,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.standardize_inputs = standardize_inputs
+        self.standardize_target = standardize_target
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _validate_xy(self, X: Any, y: Any, reset: bool) -> tuple[np.ndarray, np.ndarray]:
+        X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, multi_output=True,
+                             y_numeric=True)
+        return X, np.asarray(y, dtype=np.float64)
+
+    def _standardize_target(self) -> bool:
+        return bool(self.standardize_target)
+
+    def _encode_targets(self, y: np.ndarray, first: bool, classes: Any = None) -> np.ndarray:
+        # A (n, 1) target trains like (n,); predictions come back 1-D then (as MLPRegressor).
+        Y = y.reshape(len(y), -1)
+        if first:
+            self.n_outputs_ = Y.shape[1]
+        elif Y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {Y.shape[1]} outputs, but {type(self).__name__} was "
+                             f"fitted with {self.n_outputs_}")
+        return Y[:, 0] if self.n_outputs_ == 1 else Y
+
+    def _n_outputs(self) -> int:
+        return self.n_outputs_
+
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> NeuralNetRegressor:
+        """One pass (epoch) over X, y, continuing from the current weights; returns self.
+
+        The first call fits the standardizers on its rows and keeps them for later calls.
+        No early stopping: each call is exactly one epoch.
+        """
+        return self._fit(X, y, sample_weight, incremental=True, classes=None)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predictions in y's units: shape (n_samples,), or (n_samples, n_outputs)."""
+        out = self._outputs(X)
+        if self.y_scaler_ is not None:
+            out = self.y_scaler_.inverse_transform(out[:, 0] if self.n_outputs_ == 1 else out)
+        out = np.asarray(out, dtype=np.float64)
+        return out.reshape(-1) if self.n_outputs_ == 1 else out

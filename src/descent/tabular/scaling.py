@@ -1,0 +1,37 @@
+"""Standardizers fitted with sample weights (a weight of k counts a row k times)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from descent.data import Standardizer
+
+
+def fit_standardizer(X: np.ndarray, sample_weight: np.ndarray | None = None) -> Standardizer:
+    """A fitted `Standardizer` for X (n, d) or (n,), weighting row i by sample_weight[i].
+
+    Without weights this is `Standardizer().fit(X)`. With weights, mean = Σ w x / Σ w and
+    variance = Σ w (x - mean)² / Σ w, so integer weights act exactly like repeated rows. A
+    column constant on the rows of positive weight gets scale 1, as in `Standardizer`.
+
+    >>> s = fit_standardizer(np.array([[0.0], [2.0]]), np.array([1.0, 3.0]))
+    >>> s.mean_.tolist(), round(float(s.scale_[0]), 6)
+    ([1.5], 0.866025)
+    """
+    if sample_weight is None:
+        return Standardizer().fit(X)
+    x = np.asarray(X, dtype=np.float64)
+    vector = x.ndim == 1
+    columns = x.reshape(-1, 1) if vector else x
+    w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+    keep = w > 0
+    columns, w = columns[keep], w[keep]
+    mean = (w @ columns) / w.sum()
+    scale = np.sqrt((w @ (columns - mean) ** 2) / w.sum())
+    constant = columns.max(axis=0) == columns.min(axis=0)
+    mean[constant] = columns[0, constant]
+    scale[constant] = 1.0
+    return Standardizer.from_dict({
+        "format": "descent.Standardizer", "version": 1, "mean": mean.tolist(),
+        "scale": scale.tolist(), "vector": vector,
+    })

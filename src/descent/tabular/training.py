@@ -1,0 +1,168 @@
+"""Train one network on standardized arrays: the step shared by the CLI and the estimators.
+
+`train_network` builds (or continues) the recipe's network, picks the stopping rule and
+calls `descent.fit`. The callers own the data handling around it: splitting, encoding,
+scaling (see `descent.tabular.scaling` and `descent.tabular.table_training`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from descent.nn import Module
+from descent.optim import Optimizer, get_optimizer
+from descent.tabular.recipe import Recipe, build_network
+from descent.train import Callback, EarlyStopping, History, fit, predict_array
+from descent.train.metrics import accuracy, r2
+
+
+@dataclass
+class Trained:
+    """What `train_network` returns: the network, its optimizer (with its state, so that
+    training can continue), the History, and the validation score of each epoch (R² for
+    regression, accuracy for classification; empty without validation data)."""
+
+    model: Module
+    optimizer: Optimizer
+    history: History
+    validation_scores: list[float] = field(default_factory=list)
+
+
+class ValidationScore(Callback):
+    """Score the model on the validation data after every epoch (R² or accuracy).
+
+    R² is unchanged by standardizing the target (the same affine map on y and ŷ), so the
+    score on standardized targets equals the score in the target's own units.
+    """
+
+    def __init__(self, X_val: np.ndarray, y_val: np.ndarray, task: str) -> None:
+        self.X_val, self.y_val, self.task = X_val, y_val, task
+        self.scores: list[float] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        out = predict_array(self.run.model, self.X_val)
+        if self.task == "classification":
+            self.scores.append(accuracy(self.y_val, out.argmax(axis=1)))
+        else:
+            self.scores.append(r2(self.y_val, out.reshape(self.y_val.shape)))
+
+
+def make_optimizer(model: Module, recipe: Recipe) -> Optimizer:
+    """The recipe's optimizer over `model`'s parameters."""
+    return get_optimizer(recipe.optimizer, model.parameters(), lr=recipe.lr,
+                         weight_decay=recipe.weight_decay)
+
+
+def train_network(
+    X: np.ndarray,
+    y: np.ndarray,
+    recipe: Recipe,
+    *,
+    task: str,
+    n_outputs: int,
+    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    sample_weight: np.ndarray | None = None,
+    seed: int | None = None,
+    verbose: bool | int = False,
+    model: Module | None = None,
+    optimizer: Optimizer | None = None,
+    epochs: int | None = None,
+    stopping: bool = True,
+) -> Trained:
+    """Train the recipe's network on standardized X (N, d) and y; returns `Trained`.
+
+    y is (N,) or (N, k) floats for regression, (N,) class indices 0..n_outputs-1 for
+    classification. Pass `model` and `optimizer` from an earlier `Trained` to continue
+    training (warm start, partial fit); `epochs` overrides the recipe's; `stopping=False`
+    runs every epoch (one-pass `partial_fit`). `recipe` must be `Recipe.checked(task)`.
+
+    >>> import numpy as np
+    >>> X = np.linspace(-1, 1, 40).reshape(-1, 1); y = 2 * X[:, 0]
+    >>> t = train_network(X, y, Recipe(hidden=(4,), epochs=30).checked("regression"),
+    ...                   task="regression", n_outputs=1, seed=0)
+    >>> t.history["loss"][-1] < t.history["loss"][0]
+    True
+    """
+    if model is None:
+        # The initial weights and the shuffling get separate streams from one seed.
+        init_seed, fit_seed = np.random.SeedSequence(seed).spawn(2)
+        model = build_network(X.shape[1], n_outputs, recipe, np.random.default_rng(init_seed))
+        seed = int(fit_seed.generate_state(1)[0])
+    if optimizer is None:
+        optimizer = make_optimizer(model, recipe)
+    callbacks: list[Callback] = []
+    scorer = None
+    if validation_data is not None:
+        scorer = ValidationScore(*validation_data, task)
+        callbacks.append(scorer)
+    if stopping:
+        if validation_data is not None and recipe.early_stopping:
+            callbacks.append(EarlyStopping("val_loss", patience=recipe.patience,
+                                           min_delta=recipe.tol, restore_best_weights=True))
+        else:  # converged: the training loss stopped improving (scikit-learn's MLP rule)
+            callbacks.append(EarlyStopping("loss", patience=recipe.patience,
+                                           min_delta=recipe.tol, restore_best_weights=False))
+    history = fit(model, X, y, loss=recipe.loss or "mse", optimizer=optimizer,
+                  epochs=recipe.epochs if epochs is None else epochs,
+                  batch_size=recipe.batch_size, shuffle=recipe.shuffle,
+                  validation_data=validation_data, callbacks=callbacks,
+                  sample_weight=sample_weight, seed=seed, verbose=verbose)
+    return Trained(model, optimizer, history, [] if scorer is None else scorer.scores)
+
+
+def validation_split(n: int, fraction: float, rng: np.random.Generator,
+                     labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) row indices, sorted, with round(fraction * n) >= 1 validation rows.
+
+    With `labels`, each class is spread over both parts in proportion (stratified) when every
+    class has at least 2 rows; otherwise the split is plain random. Raises ValueError naming
+    n_samples when n < 2 (nothing would be left to train on).
+
+    >>> train, val = validation_split(10, 0.2, np.random.default_rng(0))
+    >>> len(train), len(val)
+    (8, 2)
+    """
+    if n < 2:
+        raise ValueError(f"early stopping holds out a validation part, which needs at least "
+                         f"2 samples; got n_samples={n} (set early_stopping=False)")
+    n_val = min(max(1, int(round(fraction * n))), n - 1)
+    if labels is not None:
+        classes, counts = np.unique(labels, return_counts=True)
+        if counts.min() >= 2 and len(classes) <= n_val <= n - len(classes):
+            val = _stratified(labels, n_val, rng)
+            return np.setdiff1d(np.arange(n), val), val
+    order = rng.permutation(n)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def _stratified(labels: np.ndarray, n_val: int, rng: np.random.Generator) -> np.ndarray:
+    """n_val rows with every class in proportion (largest remainders), at least one each."""
+    classes, codes = np.unique(labels, return_inverse=True)
+    counts = np.bincount(codes)
+    ideal = counts * n_val / len(labels)
+    take = np.maximum(np.floor(ideal).astype(int), 1)
+    order = np.argsort(-(ideal - np.floor(ideal)), kind="stable")
+    i = 0
+    while take.sum() < n_val:  # hand out the rest by largest remainder
+        c = order[i % len(order)]
+        if take[c] < counts[c] - 1:
+            take[c] += 1
+        i += 1
+    while take.sum() > n_val:  # the minimum of one per class overshot: trim the largest
+        c = int(np.argmax(take))
+        take[c] -= 1
+    picked = [rng.permutation(np.flatnonzero(codes == c))[:take[c]] for c in range(len(classes))]
+    return np.sort(np.concatenate(picked))
+
+
+def recipe_summary(recipe: Recipe) -> dict[str, Any]:
+    """The recipe as JSON-safe data, stored in model files so a run can be repeated."""
+    return {"hidden": list(recipe.hidden), "activation": recipe.activation,
+            "loss": recipe.loss, "optimizer": recipe.optimizer, "lr": recipe.lr,
+            "weight_decay": recipe.weight_decay, "epochs": recipe.epochs,
+            "batch_size": recipe.batch_size, "early_stopping": recipe.early_stopping,
+            "validation_fraction": recipe.validation_fraction, "patience": recipe.patience,
+            "tol": recipe.tol}
