@@ -24,6 +24,7 @@ Python's recursion limit.
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -132,8 +133,11 @@ def _precheck(text: str) -> int:
 def _parse(source: _Text) -> ast.Expression:
     try:
         # mode="eval" with ast.parse compiles to a syntax tree only (PyCF_ONLY_AST): no code
-        # object is made, nothing runs.
-        return ast.parse(source.body, mode="eval")
+        # object is made, nothing runs. Python's warnings about odd text ("2x": invalid
+        # decimal literal) become errors, so the user hears about them once, from us.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", SyntaxWarning)
+            return ast.parse(source.body, mode="eval")
     except SyntaxError as error:
         column = source.lead + max(1, error.offset or 1)
         hint = ""
