@@ -187,6 +187,12 @@ def plot_predicted_vs_actual(y_true: Any, y_pred: Any, path: str | os.PathLike[s
     ax.set_xlim(lo - pad, hi + pad)
     ax.set_ylim(lo - pad, hi + pad)
     ax.set_aspect("equal")
+    from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+
+    for axis in (ax.xaxis, ax.yaxis):  # prices: few ticks, with thousands separators
+        axis.set_major_locator(MaxNLocator(5))
+        if hi - lo >= 1000:
+            axis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     ax.set_xlabel("actual")
     ax.set_ylabel("predicted")
     ax.set_title(f"{title} (R² = {score:.3f})")
