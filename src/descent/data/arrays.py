@@ -100,9 +100,11 @@ def _to_numeric(a: np.ndarray, name: str, hint: str) -> np.ndarray:
 
 
 def _check_finite(out: np.ndarray, original: np.ndarray, name: str) -> None:
-    bad = ~np.isfinite(out)
-    if not bad.any():
+    # min and max are NaN or infinite exactly when some entry is: two reductions, no mask
+    # as large as X (which would cost more memory than training), unless X is bad.
+    if out.size == 0 or (np.isfinite(out.min()) and np.isfinite(out.max())):
         return
+    bad = ~np.isfinite(out)
     index = tuple(int(i) for i in np.argwhere(bad)[0])
     before = float(original[index])
     if math.isnan(before):

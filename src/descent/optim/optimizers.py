@@ -101,6 +101,15 @@ def _scratch(params: list[ParameterLike]) -> list[tuple[np.ndarray, ...]]:
     ]
 
 
+def _flat_views(flat: np.ndarray, params: list[ParameterLike]) -> list[np.ndarray]:
+    """Views of `flat`, one per parameter, with its shape, laid end to end in order."""
+    views, start = [], 0
+    for p in params:
+        views.append(flat[start:start + p.data.size].reshape(p.data.shape))
+        start += p.data.size
+    return views
+
+
 class Optimizer:
     """Base class: owns parameters, their per-parameter state and the learning rate.
 
@@ -136,13 +145,42 @@ class Optimizer:
         self._t = [0] * len(self.params)
         self._shapes = [p.data.shape for p in self.params]
         names = self._slot_names()
-        self.state: list[dict[str, np.ndarray]] = [
-            {name: np.zeros_like(p.data) for name in names} for p in self.params
-        ]
+        dtypes = {p.data.dtype for p in self.params}
+        # One dtype (the usual case): each state array is a view of one flat array per
+        # slot, parameters end to end, so that the same elementwise rule can also run once
+        # over all of them (`step_flat`).
+        self._flat_size = 0
+        self._flat_state: list[np.ndarray] | None = None
+        if len(dtypes) == 1:
+            dtype, self._flat_size = dtypes.pop(), sum(p.data.size for p in self.params)
+            self._flat_state = [np.zeros(self._flat_size, dtype) for _ in names]
+            per_slot = [_flat_views(f, self.params) for f in self._flat_state]
+            self.state: list[dict[str, np.ndarray]] = [
+                {name: per_slot[k][i] for k, name in enumerate(names)}
+                for i in range(len(self.params))
+            ]
+        else:
+            self.state = [{name: np.zeros_like(p.data) for name in names} for p in self.params]
+        # Scratch buffers come with the first update that needs them: per parameter for
+        # `step()` (the size of the largest), flat for `step_flat` (the size of all), and
+        # none for plain SGD through `step_flat(..., scaled=True)`.
+        self._slots: list[tuple[np.ndarray, ...]] = []
+        self._flat_slots: tuple[np.ndarray, ...] = ()
+
+    def _make_slots(self) -> None:
+        """Per parameter: its state arrays, then _N_SCRATCH scratch arrays of its shape."""
+        names = self._slot_names()
         self._slots = [
             tuple(st[name] for name in names) + tmp
             for st, tmp in zip(self.state, _scratch(self.params), strict=True)
         ]
+
+    def _make_flat_slots(self) -> None:
+        """The flat state arrays, then _N_SCRATCH scratch arrays as long as all of them."""
+        assert self._flat_state is not None
+        dtype = self.params[0].data.dtype
+        scratch = [np.empty(self._flat_size, dtype) for _ in range(_N_SCRATCH)]
+        self._flat_slots = (*self._flat_state, *scratch)
 
     # -- the learning rate: a plain attribute to users, checked when set ------------------
     @property
@@ -176,6 +214,8 @@ class Optimizer:
         """Update, in place, every parameter whose `.grad` is not None."""
         h = self._constants()
         t = self._t
+        if not self._slots:
+            self._make_slots()
         for i, p in enumerate(self.params):
             g = p.grad
             if g is None:
@@ -191,6 +231,49 @@ class Optimizer:
             t[i] += 1
             self._update(w, g, self._slots[i], t[i], h)
         self.step_count += 1
+
+    def plain_rate(self) -> float | None:
+        """r when a step is exactly w <- w - r * g for every weight (plain SGD), else None.
+
+        A caller that can produce r * g as cheaply as g (the compiled MLP step scales its
+        output delta by r, and every gradient follows) then applies it with
+        `step_flat(w, r_g, scaled=True)`: one pass over the weights instead of two.
+        """
+        return None
+
+    def step_flat(self, w: np.ndarray, g: np.ndarray, scaled: bool = False) -> bool:
+        """`step()` on flat copies: every parameter end to end in `w`, gradients in `g`.
+
+        Updates `w` in place (not the parameters' `.data`) and counts the step, as
+        descent.train's compiled MLP step uses it: it keeps the weights in one flat array
+        while it trains. Every rule here is elementwise, so one update over all
+        parameters at once gives bit for bit what `step()` gives one by one, with a few
+        NumPy calls instead of a few per parameter (which is what small networks pay
+        for). Returns False, changing nothing, when that does not hold: parameters of
+        several dtypes, some parameter with fewer updates than the others (its Adam bias
+        correction differs), or an update rule defined outside this module.
+
+        With `scaled=True`, `g` already holds `plain_rate() * gradient` and the step is
+        `w -= g`; only for plain SGD (ValueError otherwise).
+        """
+        t = self._t
+        if self._flat_state is None or w.shape != (self._flat_size,) or g.shape != w.shape \
+                or w.dtype != self.params[0].data.dtype \
+                or type(self)._update.__module__ != __name__ or t.count(t[0]) != len(t):
+            return False
+        n = t[0] + 1
+        if scaled:
+            if not self.plain_rate():
+                raise ValueError(f"{type(self).__name__}: scaled=True needs plain SGD with "
+                                 "lr > 0 (no momentum, no weight decay)")
+            w -= g
+        else:
+            if not self._flat_slots:
+                self._make_flat_slots()
+            self._update(w, g, self._flat_slots, n, self._constants())
+        t[:] = [n] * len(t)
+        self.step_count += 1
+        return True
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients before the next backward pass.
@@ -366,6 +449,9 @@ class SGD(Optimizer):
 
     def _constants(self) -> tuple:
         return (self._lr, self.momentum, self.nesterov, self.weight_decay)
+
+    def plain_rate(self) -> float | None:
+        return None if self.momentum or self.weight_decay else self._lr
 
     def _update(self, w, g, s, t, h) -> None:
         lr, mu, nesterov, wd = h

@@ -20,8 +20,8 @@ from descent.optim import Optimizer, get_optimizer
 from descent.train.callbacks import Callback, CallbackList
 from descent.train.history import History
 from descent.train.metrics import LABEL_METRICS, decide, get_metric
-from descent.train.plan import compile_step
-from descent.train.progress import progress_callback
+from descent.train.plan import compile_forward, compile_step
+from descent.train.progress import ProgressBar, ProgressLog, progress_callback
 
 Step = Callable[[np.ndarray, np.ndarray, np.ndarray | None], float]
 
@@ -54,8 +54,17 @@ def model_dtype(model: Module) -> np.dtype:
 
 
 def predict_array(model: Module, X: np.ndarray, batch_size: int = 8192) -> np.ndarray:
-    """Run the model on X in chunks without recording a graph; returns a NumPy array."""
+    """Run the model on X in chunks without recording a graph; returns a NumPy array.
+
+    A plain MLP runs as a compiled forward pass (train/plan.py: preallocated buffers,
+    chunks sized for the cache, the chunks spread over the BLAS threads); anything else
+    runs through the engine, `batch_size` rows at a time.
+    """
     X = np.asarray(X, dtype=model_dtype(model))
+    if X.ndim == 2 and len(X):
+        forward = compile_forward(model)
+        if forward is not None and X.shape[1] == forward.layers[0][0].in_features:
+            return forward(np.ascontiguousarray(X))
     outs = []
     with no_grad():
         for start in range(0, len(X), batch_size):
@@ -211,46 +220,68 @@ def fit(
 
     eager = _eager_step(model, loss_fn, opt)
     fast = compile_step(model, loss_fn, opt) if compiled and w is None else None
+    # Whether the plan covers a batch depends only on X's dtype and width: decide once.
+    step: Step = fast if fast is not None and fast.covers(X[:1]) else eager
+    # Per-batch hooks cost a call each per batch; make them only when a callback has one.
+    with_batch_hooks = [cb for cb in run.callbacks
+                        if type(cb).on_batch_begin is not Callback.on_batch_begin
+                        or type(cb).on_batch_end is not Callback.on_batch_end]
+    batch_hooks = bool(with_batch_hooks)
+    # The plan trains its own flat copy of the weights, copied back at the end of each
+    # epoch. A callback that may look at them between batches needs them copied after
+    # every step; the progress display does not look.
+    hold = step is fast and all(isinstance(cb, (ProgressBar, ProgressLog))
+                                for cb in with_batch_hooks)
     model.train()
     hooks.on_train_begin({})
     # Overflow warnings on the way to a non-finite loss are noise: the guard below names it.
-    with _CtrlC(run), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for epoch in range(first_epoch, epochs):
-            run.epoch = epoch
-            hooks.on_epoch_begin(epoch, {})
-            total, seen = 0.0, 0
-            for b, idx in enumerate(iterate_minibatches(len(X), batch_size, shuffle=shuffle,
-                                                        rng=shuffle_rng)):
-                hooks.on_batch_begin(b, {})
-                xb, yb = X[idx], y[idx]
-                step = fast if fast is not None and fast.covers(xb) else eager
-                value = step(xb, yb, None if w is None else w[idx])
-                if not math.isfinite(value):
-                    raise DivergenceError(
-                        f"training diverged in epoch {epoch + 1}, batch {b + 1}: the loss is "
-                        f"{value}; try a smaller learning rate (it was {opt.lr:g})")
-                total += value * len(idx)
-                seen += len(idx)
-                hooks.on_batch_end(b, {"loss": value})
-                if run.interrupt_requested:
+    try:
+        with _CtrlC(run), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for epoch in range(first_epoch, epochs):
+                run.epoch = epoch
+                hooks.on_epoch_begin(epoch, {})
+                if hold and fast is not None:
+                    fast.hold()
+                total, seen = 0.0, 0
+                for b, idx in enumerate(iterate_minibatches(len(X), batch_size,
+                                                            shuffle=shuffle, rng=shuffle_rng)):
+                    if batch_hooks:
+                        hooks.on_batch_begin(b, {})
+                    # take() copies the rows like X[idx], a little faster for wide rows.
+                    xb, yb = X.take(idx, axis=0), y[idx]
+                    value = step(xb, yb, None if w is None else w[idx])
+                    if not math.isfinite(value):
+                        raise DivergenceError(
+                            f"training diverged in epoch {epoch + 1}, batch {b + 1}: the loss "
+                            f"is {value}; try a smaller learning rate (it was {opt.lr:g})")
+                    total += value * len(idx)
+                    seen += len(idx)
+                    if batch_hooks:
+                        hooks.on_batch_end(b, {"loss": value})
+                    if run.interrupt_requested:
+                        break
+                if fast is not None:
+                    fast.release()  # the weights and BLAS threads back, for the code below
+                if run.interrupt_requested and seen < len(X):
+                    history.interrupted = True
                     break
-            if run.interrupt_requested and seen < len(X):
-                history.interrupted = True
-                break
-            _check_finite_weights(model, epoch, opt.lr)
-            logs = {"loss": total / max(seen, 1), "lr": opt.lr}  # the rate this epoch used
-            if metrics:
-                logs.update({k: v for k, v in evaluate(model, X, y, loss_fn, metrics, "",
-                                                       w).items() if k != "loss"})
-            if X_val is not None:
-                logs.update(evaluate(model, X_val, y_val, loss_fn, metrics, "val_"))
-            history.record(epoch, logs)
-            hooks.on_epoch_end(epoch, logs)
-            if run.interrupt_requested:
-                history.interrupted = True
-                break
-            if run.stop_training:
-                break
+                _check_finite_weights(model, epoch, opt.lr)
+                logs = {"loss": total / max(seen, 1), "lr": opt.lr}  # the rate this epoch used
+                if metrics:
+                    logs.update({k: v for k, v in evaluate(model, X, y, loss_fn, metrics, "",
+                                                           w).items() if k != "loss"})
+                if X_val is not None:
+                    logs.update(evaluate(model, X_val, y_val, loss_fn, metrics, "val_"))
+                history.record(epoch, logs)
+                hooks.on_epoch_end(epoch, logs)
+                if run.interrupt_requested:
+                    history.interrupted = True
+                    break
+                if run.stop_training:
+                    break
+    finally:
+        if fast is not None:
+            fast.release()
     hooks.on_train_end(history.last())
     model.eval()
     return history

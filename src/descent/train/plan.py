@@ -14,11 +14,35 @@ Activation derivatives are taken from the outputs a (tanh: 1 - a², sigmoid: a(1
 so z need not be kept. Anything else (other layers, losses, sample weights, odd dtypes)
 returns None and `fit` uses the engine. tests/train/test_plan.py checks that both give
 the same weights after many steps.
+
+What makes it fast (each lever measured with bench/run.py; docs/benchmarks.md has the
+numbers):
+
+- every array is allocated once per batch size and every NumPy call writes into one
+  (`out=`), so a step allocates next to nothing;
+- the plan trains a flat copy of the weights, layer by layer [W; b] end to end (copied in
+  by `hold()`, back by `release()`), and the gradients alike, so the optimizer updates all
+  of them in one call (`Optimizer.step_flat`) instead of two or more per parameter; for
+  plain SGD the learning rate rides along the backward pass (δ_L is scaled by it) and the
+  update is a single `w -= lr·g`;
+- hidden activations carry a column of ones, so [a | 1][W; b] adds the bias inside the
+  matrix product and [a | 1]ᵀ δ gives ∂C/∂W and ∂C/∂b together; for the first layer
+  Σ_n δ is a product with a vector of ones, cheaper than a reduction;
+- activations and deltas are column-major, the layout in which OpenBLAS multiplies δ Wᵀ
+  fastest (see `_Buffers`);
+- BLAS threads are chosen per batch size from the shapes of its products (`BlasThreads`,
+  `_Buffers`): splitting a small product over the cores costs more in synchronisation
+  than it saves, and on a busy machine far more.
+
+`compile_forward` is the forward pass alone, for prediction in chunks spread over the
+cores (`CompiledForward`), used by `descent.train.predict_array`.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +50,85 @@ from descent.nn import Activation, Linear, Loss, Module, Sequential
 from descent.optim import Optimizer
 
 SCALED_TANH_A, SCALED_TANH_B = 1.7159, 2.0 / 3.0
+
+# A product runs on several BLAS threads only when it has at least this many floating-point
+# operations and every side at least PARALLEL_MIN_SIDE. Measured on 2 cores (bench/run.py,
+# docs/benchmarks.md): at batch 128, 2 threads pay for the 8 and 51 MFLOP products of a
+# 784-256-128 network (0.52 s an epoch against 0.80 on one thread); at batch 32, where
+# one side of every product is 32, they lose, and on a busy machine lose badly (1 s on
+# one thread, 0.8 to 5 s on two: each product waits for the slower thread).
+PARALLEL_MIN_FLOPS = 8e6
+PARALLEL_MIN_SIDE = 64
+
+
+# ---- BLAS threads ---------------------------------------------------------------------------
+
+class BlasThreads:
+    """The thread count of NumPy's BLAS, set per matrix product and restored afterwards.
+
+    Uses threadpoolctl when it is installed (it is imported only here, on first use);
+    without it every call is a no-op and BLAS keeps its own choice. `most` is the count
+    in force when the object was made, so a user's limit (OMP_NUM_THREADS,
+    `threadpool_limits`) is never exceeded. The count is process-wide: `restore()` puts
+    it back before any code outside the plan runs.
+    """
+
+    _controllers: list[Any] | None = None  # found once per process: the search is slow
+
+    def __init__(self) -> None:
+        self._libs = self._numpy_blas()
+        self.most = self.current = self.original = self._get()
+
+    @classmethod
+    def _numpy_blas(cls) -> list[Any]:
+        if cls._controllers is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+            except ImportError:
+                cls._controllers = []
+                return cls._controllers
+            try:
+                libs = ThreadpoolController().select(user_api="blas").lib_controllers
+            except Exception:  # an odd loader or BLAS: work without control
+                libs = []
+            # Other packages (scipy, torch) may bring their own BLAS; only NumPy's counts.
+            numpy_dir = os.path.dirname(os.path.dirname(np.__file__))
+            own = [lib for lib in libs if str(getattr(lib, "filepath", "")).startswith(
+                numpy_dir) and "numpy" in str(lib.filepath)]
+            cls._controllers = own or libs
+        return cls._controllers
+
+    def _get(self) -> int:
+        counts = [lib.get_num_threads() for lib in self._libs]
+        return max([c for c in counts if c] or [1])
+
+    @property
+    def available(self) -> bool:
+        return bool(self._libs)
+
+    def use(self, n: int) -> None:
+        """Run the following products on n threads (no call when it is already so)."""
+        if n != self.current:
+            for lib in self._libs:
+                lib.set_num_threads(n)
+            self.current = n
+
+    def restore(self) -> None:
+        """Back to the count found at creation; other threads may set it again."""
+        self.use(self.original)
+        for lib in self._libs:
+            clear = getattr(type(lib), "clear_controlling_thread", None)
+            if clear is not None:
+                clear()
+
+    def resync(self) -> None:
+        """Read the count again: code outside the plan may have changed it."""
+        self.current = self._get()
+
+    def for_product(self, m: int, k: int, n: int) -> int:
+        """Threads for an (m×k)(k×n) product: all of them only when it is big enough."""
+        big = 2.0 * m * k * n >= PARALLEL_MIN_FLOPS and min(m, k, n) >= PARALLEL_MIN_SIDE
+        return self.most if big else 1
 
 
 # ---- activations in place, and their derivatives from the output -----------------------------
@@ -60,6 +163,16 @@ FORWARD: dict[str, Callable[[np.ndarray, np.ndarray], None]] = {
 }
 
 
+def _softmax_(z: np.ndarray, tmp: np.ndarray) -> None:
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+
+
+# Prediction may end in a softmax; training never needs it (cross-entropy takes logits).
+PREDICT_FORWARD = {**FORWARD, "softmax": _softmax_}
+
+
 def _times_tanh_prime(delta: np.ndarray, a: np.ndarray, tmp: np.ndarray) -> None:
     np.multiply(a, a, out=tmp)  # f' = 1 - a²
     np.subtract(1, tmp, out=tmp)
@@ -73,7 +186,10 @@ def _times_sigmoid_prime(delta: np.ndarray, a: np.ndarray, tmp: np.ndarray) -> N
 
 
 def _times_relu_prime(delta: np.ndarray, a: np.ndarray, tmp: np.ndarray) -> None:
-    delta *= a > 0  # f' = 1 where z > 0, i.e. where a > 0; 0 at 0 as in the engine
+    # f' = 1 where z > 0, i.e. where a > 0; 0 at 0 as in the engine. The 0/1 factor goes
+    # through tmp (float) rather than a fresh boolean array.
+    np.greater(a, 0, out=tmp)
+    delta *= tmp
 
 
 def _times_leaky_prime(delta: np.ndarray, a: np.ndarray, tmp: np.ndarray) -> None:
@@ -103,7 +219,7 @@ LOSSES = {"mse": {"identity"}, "quadratic": {"identity", *FORWARD},
 LOSSES["mse"] |= set(FORWARD)
 
 
-def _layers(model: Module) -> list[tuple[Linear, str]] | None:
+def _layers(model: Module, table: dict[str, Any] = FORWARD) -> list[tuple[Linear, str]] | None:
     """[(linear, activation name)] for a plain Linear/Activation stack, else None."""
     if not isinstance(model, Sequential):
         return None
@@ -114,91 +230,207 @@ def _layers(model: Module) -> list[tuple[Linear, str]] | None:
                 return None
             out.append((layer, "identity"))
         elif isinstance(layer, Activation) and out and out[-1][1] == "identity" \
-                and layer.name in FORWARD:
+                and layer.name in table:
             out[-1] = (out[-1][0], layer.name)
         else:
             return None
     return out or None
 
 
-class _Buffers:
-    """Every array one step needs, for one batch size, allocated once."""
+class _Arena:
+    """Flat storage for the buffers of every batch size up to `capacity` rows.
 
-    def __init__(self, layers: list[tuple[Linear, str]], n: int, dtype: np.dtype) -> None:
-        self.a = [np.empty((n, lin.out_features), dtype) for lin, _ in layers]
-        self.delta = [np.empty((n, lin.out_features), dtype) for lin, _ in layers]
-        self.tmp = [np.empty((n, lin.out_features), dtype) for lin, _ in layers]
+    The step runs one batch at a time, so the buffers of the usual batch size and of the
+    smaller last batch of an epoch can share memory: each is a view of the first rows'
+    worth of these arrays.
+    """
+
+    def __init__(self, widths: list[int], capacity: int, dtype: np.dtype) -> None:
+        self.capacity = capacity
+        self.aug = [np.empty(capacity * (w + 1), dtype) for w in widths[:-1]]
+        self.out = np.empty(capacity * widths[-1], dtype)
+        self.delta = [np.empty(capacity * w, dtype) for w in widths]
+        self.tmp = np.empty(capacity * max(widths), dtype)  # scratch, one layer at a time
+
+
+def _columns(flat: np.ndarray, n: int, w: int) -> np.ndarray:
+    """An (n, w) column-major array viewing the first n·w elements of `flat`."""
+    return flat[: n * w].reshape(w, n).T
+
+
+class _Buffers:
+    """Every array one step needs, for one batch size (views of an `_Arena`); and the
+    number of BLAS threads of its products.
+
+    Activations and deltas are column-major (Fortran order, feature by feature): then
+    δ_l W_lᵀ multiplies two column-major operands, which OpenBLAS does at full speed,
+    where the row-major layout makes Wᵀ a transposed operand it handles up to 1.7x slower
+    for small batches. Each hidden activation buffer has one more column, of ones, that
+    the next layer's product multiplies with its bias row: [a | 1] [W; b] = a W + b, and
+    [a | 1]ᵀ δ gives ∂C/∂W and ∂C/∂b in one product.
+    """
+
+    def __init__(self, layers: list[tuple[Linear, str]], n: int, dtype: np.dtype,
+                 threads: BlasThreads, arena: _Arena) -> None:
+        widths = [lin.out_features for lin, _ in layers]
+        ins = [lin.in_features for lin, _ in layers]
+        # [a_l | 1] for the hidden layers; a_l itself is its first columns, contiguous.
+        self.aug = [_columns(f, n, w + 1) for f, w in zip(arena.aug, widths, strict=False)]
+        self.a = [aug[:, :-1] for aug in self.aug] + [_columns(arena.out, n, widths[-1])]
+        self.delta = [_columns(f, n, w) for f, w in zip(arena.delta, widths, strict=True)]
+        self.tmp = [_columns(arena.tmp, n, w) for w in widths]
+        self.ones = np.ones(n, dtype)  # Σ_n δ = 1ᵀ δ for the first layer, one BLAS call
+        self.rows = np.arange(n)
+        self.col = np.empty((n, 1), dtype)  # per-row max, sum and log-sum of the softmax
+        self.col2 = np.empty((n, 1), dtype)
+        self.col3 = np.empty((n, 1), dtype)
+        self.ones_out = np.ones(widths[-1], dtype)
+        # One BLAS thread count for the whole step, set once: all threads if one of its
+        # products (forward n×in·in×out, gradient in×n·n×out, delta n×out·out×in) is worth
+        # splitting, else one. OpenBLAS keeps tiny products on one thread by itself, and
+        # changing the count between products makes its idle thread sleep and wake.
+        self.threads = max(max(threads.for_product(n, i, o), threads.for_product(i, n, o),
+                               threads.for_product(n, o, i))
+                           for i, o in zip(ins, widths, strict=True))
+
+    def activate(self) -> None:
+        """Set the ones columns, which another batch size's buffers may have overwritten."""
+        for aug in self.aug:
+            aug[:, -1] = 1
 
 
 class CompiledStep:
-    """One training step of an MLP as a fixed sequence of NumPy calls into buffers."""
+    """One training step of an MLP as a fixed sequence of NumPy calls into buffers.
+
+    The step trains a flat copy of the weights: each layer's weight matrix W (in, out)
+    followed by its bias b, end to end, so that [W; b] is one (in+1, out) matrix and the
+    whole update is one optimizer call (`Optimizer.step_flat`). The gradients are laid out
+    alike, and each parameter's `.grad` is its view of them after every step. Called on
+    its own, the step copies the weights in and out every time; `fit` calls `hold()`
+    once per epoch and `release()` at its end (and before callbacks that look at the
+    weights), so the copies happen once per epoch.
+    """
 
     def __init__(self, layers: list[tuple[Linear, str]], loss: Loss, optimizer: Optimizer,
                  dtype: np.dtype) -> None:
         self.layers, self.loss, self.optimizer, self.dtype = layers, loss, optimizer, dtype
-        self.W = [lin.weight for lin, _ in layers]
-        self.b = [lin.bias for lin, _ in layers]
-        self.gW = [np.zeros_like(w.data) for w in self.W]
-        self.gb = [np.zeros_like(b.data) for b in self.b]
+        self.params = [p for lin, _ in layers for p in (lin.weight, lin.bias)]
+        size = sum(p.data.size for p in self.params)
+        self.w = np.zeros(size, dtype)  # the weights while the plan holds them
+        self.grad = np.zeros(size, dtype)
+        self.Wb, self.G = [], []  # (in+1, out) views: [W; b] and [∂C/∂W; ∂C/∂b]
+        start = 0
+        for lin, _ in layers:
+            stop = start + (lin.in_features + 1) * lin.out_features
+            self.Wb.append(self.w[start:stop].reshape(lin.in_features + 1, lin.out_features))
+            self.G.append(self.grad[start:stop].reshape(self.Wb[-1].shape))
+            start = stop
+        self._param_views = [v for M in self.Wb for v in (M[:-1], M[-1])]
+        self._grad_views = [v for M in self.G for v in (M[:-1], M[-1])]
+        # The optimizer's flat state must line up with these flat weights.
+        self._flat = [id(p) for p in optimizer.params] == [id(p) for p in self.params]
+        self.threads = BlasThreads()
         self._buffers: dict[int, _Buffers] = {}
+        self._arena: _Arena | None = None
+        self._active: _Buffers | None = None
+        self._loss_name, self._out_act = loss.name, layers[-1][1]
+        self._acts = [act for _, act in layers]
+        self._held = False
+        self._scaled_by = 0.0  # the learning rate the gradients are scaled by, if any
 
     def covers(self, xb: np.ndarray) -> bool:
         return xb.dtype == self.dtype and xb.ndim == 2 \
             and xb.shape[1] == self.layers[0][0].in_features
 
+    def hold(self) -> None:
+        """Copy the parameters in; until `release()` the plan's copy is the one trained."""
+        self.threads.resync()  # code outside the plan may have set the count meanwhile
+        if not self._held:
+            for p, v in zip(self.params, self._param_views, strict=True):
+                np.copyto(v, p.data)
+            self._held = True
+
+    def release(self) -> None:
+        """Copy the trained weights back into the parameters (`.data`, in place) and give
+        the BLAS thread count back, before code outside the plan runs."""
+        if self._held:
+            for p, v in zip(self.params, self._param_views, strict=True):
+                np.copyto(p.data, v)
+            self._held = False
+        if self._scaled_by:
+            self.grad *= 1.0 / self._scaled_by  # lr · gradient back to the gradient
+            self._scaled_by = 0.0
+        self.threads.restore()
+
     def _buffers_for(self, n: int) -> _Buffers:
         buffers = self._buffers.get(n)
         if buffers is None:
-            if len(self._buffers) >= 4:  # odd batch sizes: keep memory bounded
+            if self._arena is None or n > self._arena.capacity:
+                self._arena = _Arena([lin.out_features for lin, _ in self.layers], n,
+                                     self.dtype)
                 self._buffers.clear()
-            buffers = self._buffers[n] = _Buffers(self.layers, n, self.dtype)
+            elif len(self._buffers) >= 8:  # many odd batch sizes: keep the views few
+                self._buffers.clear()
+            buffers = self._buffers[n] = _Buffers(self.layers, n, self.dtype, self.threads,
+                                                  self._arena)
+        if buffers is not self._active:
+            buffers.activate()
+            self._active = buffers
         return buffers
 
     def forward(self, x: np.ndarray, buf: _Buffers) -> np.ndarray:
-        a = x
-        for l, (_, act) in enumerate(self.layers):
-            z = buf.a[l]
-            np.matmul(a, self.W[l].data, out=z)
-            z += self.b[l].data
+        """a_L for the batch x, every a_l left in buf.a (the weights must be held)."""
+        Wb, acts, a = self.Wb, self._acts, buf.a
+        self.threads.use(buf.threads)
+        z = a[0]
+        np.matmul(x, Wb[0][:-1], out=z)  # x has no ones column: add the bias
+        z += Wb[0][-1]
+        for l, act in enumerate(acts):
+            if l:
+                z = a[l]
+                np.matmul(buf.aug[l - 1], Wb[l], out=z)  # [a | 1] [W; b]
             if act != "identity":
                 FORWARD[act](z, buf.tmp[l])  # now holds a_l = f(z_l)
-            a = z
-        return a
+        return z
 
-    def output_delta(self, out: np.ndarray, y: np.ndarray, delta: np.ndarray,
-                     tmp: np.ndarray) -> float:
-        """Fill delta = ∂C/∂z_L and return C, for the loss fused with the output layer."""
+    def output_delta(self, out: np.ndarray, y: np.ndarray, buf: _Buffers,
+                     scale: float = 1.0) -> float:
+        """Fill delta = scale · ∂C/∂z_L and return C, for the loss fused with the output
+        layer (the scale costs nothing: it joins the 1/N every loss has)."""
+        L = len(self.layers) - 1
+        delta, tmp = buf.delta[L], buf.tmp[L]
         n, k = out.shape
-        name, act = self.loss.name, self.layers[-1][1]
-        if name in ("mse", "quadratic"):
+        name = self._loss_name
+        if name == "mse" or name == "quadratic":
             np.subtract(out, y.reshape(out.shape), out=delta)  # ŷ - y
             value = float(np.vdot(delta, delta))
             if name == "mse":
                 value /= n * k
-                delta *= 2.0 / (n * k)
+                delta *= 2.0 * scale / (n * k)
             else:
                 value /= 2 * n
-                delta *= 1.0 / n
-            if act != "identity":
-                TIMES_DERIVATIVE[act](delta, out, tmp)
+                delta *= scale / n
+            if self._out_act != "identity":
+                TIMES_DERIVATIVE[self._out_act](delta, out, tmp)
             return value
         if name == "cross_entropy":
-            m = out.max(axis=1, keepdims=True)
+            m, s, log_s = buf.col, buf.col2, buf.col3
+            np.max(out, axis=1, keepdims=True, out=m)
             np.subtract(out, m, out=delta)  # shifted logits, never overflow
             np.exp(delta, out=tmp)
-            s = tmp.sum(axis=1, keepdims=True)
-            lse = np.log(s)
+            np.matmul(tmp, buf.ones_out, out=s[:, 0])  # row sums, as a BLAS product
+            np.log(s, out=log_s)
             if y.ndim == 1:
-                y = y.astype(np.intp, copy=False)
-                rows = np.arange(n)
-                value = float(lse.sum() - delta[rows, y].sum()) / n
+                rows = buf.rows
+                # C = mean(log Σ e^{z - m} - (z_y - m))
+                value = float(log_s.sum() - delta[rows, y].sum()) / n
                 np.divide(tmp, s, out=delta)  # p = softmax
                 delta[rows, y] -= 1  # p - onehot
             else:
-                value = float(-(y * (delta - lse)).sum()) / n
+                value = float(-(y * (delta - log_s)).sum()) / n
                 np.divide(tmp, s, out=delta)
                 delta -= y
-            delta *= 1.0 / n
+            delta *= scale / n
             return value
         # binary cross-entropy with logits: C = mean(relu(z) - z y + log(1 + e^{-|z|}))
         yy = y.reshape(out.shape)
@@ -209,27 +441,48 @@ class CompiledStep:
         np.copyto(delta, out)
         _sigmoid_(delta, tmp)
         delta -= yy
-        delta *= 1.0 / (n * k)
+        delta *= scale / (n * k)
         return value
 
     def __call__(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> float:
+        held = self._held
+        if not held:
+            self.hold()
+        opt = self.optimizer
+        # Plain SGD while nobody looks at the gradients: carry lr through the backward pass
+        # (δ_L scaled by it, so every gradient is), and the update is one pass, w -= lr g.
+        # `release()` divides it out again, so `.grad` reads as the gradient.
+        rate = opt.plain_rate() if held and self._flat else None
         buf = self._buffers_for(x.shape[0])
         out = self.forward(x, buf)
-        L = len(self.layers) - 1
-        value = self.output_delta(out, y, buf.delta[L], buf.tmp[L])
-        for l in range(L, -1, -1):
-            delta = buf.delta[l]
-            a_prev = x if l == 0 else buf.a[l - 1]
-            np.matmul(a_prev.T, delta, out=self.gW[l])
-            np.sum(delta, axis=0, out=self.gb[l])
-            if l > 0:
-                np.matmul(delta, self.W[l].data.T, out=buf.delta[l - 1])
-                act = self.layers[l - 1][1]
-                if act != "identity":
-                    TIMES_DERIVATIVE[act](buf.delta[l - 1], buf.a[l - 1], buf.tmp[l - 1])
-        for p, g in zip(self.W + self.b, self.gW + self.gb, strict=True):
+        value = self.output_delta(out, y, buf, rate or 1.0)
+        Wb, G, acts = self.Wb, self.G, self._acts
+        for l in range(len(acts) - 1, 0, -1):
+            delta, below = buf.delta[l], buf.delta[l - 1]
+            np.matmul(buf.aug[l - 1].T, delta, out=G[l])  # [∂C/∂W; ∂C/∂b] = [a | 1]ᵀ δ
+            if delta.shape[1] == 1:  # one output: δ Wᵀ is an outer product
+                np.multiply(delta, Wb[l][:-1].T, out=below)
+            else:
+                np.matmul(delta, Wb[l][:-1].T, out=below)
+            act = acts[l - 1]
+            if act != "identity":
+                TIMES_DERIVATIVE[act](below, buf.a[l - 1], buf.tmp[l - 1])
+        np.matmul(x.T, buf.delta[0], out=G[0][:-1])
+        np.matmul(buf.ones, buf.delta[0], out=G[0][-1])
+        for p, g in zip(self.params, self._grad_views, strict=True):
             p.grad = g
-        self.optimizer.step()
+        done = False
+        if rate:
+            done = opt.step_flat(self.w, self.grad, scaled=True)
+            if not done:  # (uneven update counts) back to the gradient for the rule below
+                self.grad *= 1.0 / rate
+        self._scaled_by = rate if done and rate else 0.0
+        if not done and not (self._flat and opt.step_flat(self.w, self.grad)):
+            self.release()  # an update rule that needs the parameters themselves
+            opt.step()
+            self.hold()
+        if not held:
+            self.release()
         return value
 
 
@@ -246,3 +499,77 @@ def compile_step(model: Module, loss: Loss, optimizer: Optimizer) -> CompiledSte
             map(id, optimizer.params)):
         return None
     return CompiledStep(layers, loss, optimizer, dtype)
+
+
+# ---- prediction -----------------------------------------------------------------------------
+
+# Rows per chunk: the widest layer's activations should stay in a core's cache (~1 MiB).
+CHUNK_BYTES = 1 << 20
+# Below this many rows prediction runs on the calling thread alone.
+PARALLEL_MIN_ROWS = 16_384
+
+
+class CompiledForward:
+    """The MLP's forward pass in chunks of rows, into preallocated buffers, no graph."""
+
+    def __init__(self, layers: list[tuple[Linear, str]], dtype: np.dtype) -> None:
+        self.layers, self.dtype = layers, dtype
+        widest = max(lin.out_features for lin, _ in layers)
+        self.chunk = int(min(8192, max(256, CHUNK_BYTES // (widest * dtype.itemsize))))
+
+    def _run(self, X: np.ndarray, out: np.ndarray) -> None:
+        """out[i] = net(X[i]) for rows start..stop, chunk by chunk, on this thread."""
+        chunk, dtype = self.chunk, self.dtype
+        hidden = [np.empty((chunk, lin.out_features), dtype) for lin, _ in self.layers[:-1]]
+        tmp = np.empty((chunk, max(lin.out_features for lin, _ in self.layers)), dtype)
+        last = len(self.layers) - 1
+        for start in range(0, len(X), chunk):
+            a = X[start:start + chunk]
+            m = len(a)
+            for l, (lin, act) in enumerate(self.layers):
+                z = out[start:start + m] if l == last else hidden[l][:m]
+                np.matmul(a, lin.weight.data, out=z)
+                z += lin.bias.data
+                if act != "identity":
+                    PREDICT_FORWARD[act](z, tmp[:m, :z.shape[1]])
+                a = z
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        """net(X) for X of shape (N, in_features), as an (N, out_features) array."""
+        out = np.empty((len(X), self.layers[-1][0].out_features), self.dtype)
+        threads = BlasThreads()
+        workers = threads.most if threads.available else 1
+        workers = min(workers, len(X) // PARALLEL_MIN_ROWS + 1)
+        if workers <= 1:
+            self._run(X, out)
+            return out
+        # The chunks are independent: one chunk per core, each on one BLAS thread, scales
+        # better than every product split over the cores (NumPy releases the GIL).
+        bounds = np.linspace(0, len(X), workers + 1).astype(int)
+        bounds[1:-1] -= bounds[1:-1] % self.chunk  # whole chunks but for the last
+        from concurrent.futures import ThreadPoolExecutor
+
+        threads.use(1)
+        try:
+            with ThreadPoolExecutor(workers - 1) as pool:
+                jobs = [pool.submit(self._run, X[lo:hi], out[lo:hi])
+                        for lo, hi in zip(bounds[1:-1], bounds[2:], strict=True)]
+                self._run(X[:bounds[1]], out[:bounds[1]])
+                for job in jobs:
+                    job.result()
+        finally:
+            threads.restore()
+        return out
+
+
+def compile_forward(model: Module) -> CompiledForward | None:
+    """A chunked forward pass for `model` if it is a plain MLP (any output activation the
+    plan knows, softmax included) with one float dtype, else None."""
+    layers = _layers(model, PREDICT_FORWARD)
+    if layers is None or any(act == "softmax" for _, act in layers[:-1]):
+        return None
+    params = model.parameters()
+    dtype = params[0].dtype
+    if dtype.kind != "f" or any(p.dtype != dtype for p in params):
+        return None
+    return CompiledForward(layers, dtype)
