@@ -111,6 +111,22 @@ def _records(f: BinaryIO, display: str, delimiter: str) -> Iterator[tuple[int, l
         yield start, [x.strip() for x in fields]
 
 
+def iter_records(path: str | os.PathLike[str], *, delimiter: str = ",") -> Iterator[
+        tuple[int, list[str]]]:
+    """(first line number, stripped fields) of each non-blank record, the header included,
+    with the same decoding checks as `read_csv` (one pass, nothing held in memory).
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("a,b\\n1, 2\\n\\n3,4\\n")
+    >>> list(iter_records(p))
+    [(1, ['a', 'b']), (2, ['1', '2']), (4, ['3', '4'])]
+    """
+    display, f = _open(path)
+    with f:
+        yield from _records(f, display, delimiter)
+
+
 def _check_header(header: list[str], line: int, display: str, delimiter: str) -> None:
     seen: dict[str, int] = {}
     for j, name in enumerate(header, start=1):

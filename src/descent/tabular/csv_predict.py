@@ -7,8 +7,8 @@ with `repr`, the shortest text that reads back as the same float64, so predictio
 from the file equal the in-memory model's exactly.
 
 Two readers walk the file in step: `descent.data.iter_csv_chunks` parses blocks of rows
-(with the model's column kinds, and its errors naming line and column), and a plain
-`csv.reader` yields the same records as text for the pass-through. Each record's starting
+(with the model's column kinds, and its errors naming line and column), and
+`descent.data.iter_records` yields the same records as text for the pass-through. Each record's starting
 line is checked against the parsed row's, so the two can never drift apart silently.
 """
 
@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterator
 from typing import TextIO
 
-from descent.data import iter_csv_chunks, read_csv_header
+from descent.data import iter_csv_chunks, iter_records, read_csv_header
 from descent.errors import DataError
 from descent.tabular.model import Prediction, TabularModel
 
@@ -47,21 +46,6 @@ def output_columns(model: TabularModel, header: list[str]) -> list[str]:
         taken.add(unique)
         names.append(unique)
     return names
-
-
-def _raw_records(path: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """(starting line, fields) of each non-blank record, as the data reader sees them."""
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f, delimiter=delimiter, skipinitialspace=True)
-        while True:
-            start = reader.line_num + 1
-            try:
-                fields = next(reader)
-            except StopIteration:
-                return
-            if not fields or (len(fields) == 1 and not fields[0].strip()):
-                continue  # blank lines, skipped by the data reader too
-            yield start, fields
 
 
 def _cells(prediction: Prediction, task: str) -> list[list[str]]:
@@ -110,7 +94,7 @@ def write_predictions(model: TabularModel, path: str | os.PathLike[str], out: Te
     chunks = iter_csv_chunks(display, chunk_rows, delimiter=delimiter,
                              kinds=encoder.reader_kinds(),
                              missing="error" if encoder.missing == "error" else "keep")
-    records = _raw_records(display, delimiter)
+    records = iter_records(display, delimiter=delimiter)
     next(records)  # the header
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*header, *output_columns(model, header)])
