@@ -8,8 +8,9 @@ from the file equal the in-memory model's exactly.
 
 Two readers walk the file in step: `descent.data.iter_csv_chunks` parses blocks of rows
 (with the model's column kinds, and its errors naming line and column), and
-`descent.data.iter_records` yields the same records as text for the pass-through. Each record's starting
-line is checked against the parsed row's, so the two can never drift apart silently.
+`descent.data.iter_records` yields the same records as text for the pass-through. Each
+record's starting line is checked against the parsed row's, so the two can never drift
+apart silently.
 """
 
 from __future__ import annotations
