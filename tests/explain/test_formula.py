@@ -214,9 +214,11 @@ def test_the_error_points_at_the_column():
 @given(st.text(max_size=120))
 def test_any_text_is_a_formula_or_a_formula_error(text):
     try:
-        Formula(text)
-    except FormulaError:
-        pass
+        f = Formula(text)
+    except FormulaError as error:
+        assert str(error)  # refused with a message, never another exception
+        return
+    assert all(name.isidentifier() for name in f.variables)
 
 
 @settings(max_examples=200, deadline=None)

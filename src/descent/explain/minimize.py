@@ -127,6 +127,17 @@ class _Counted:
         return Evaluations(self.function, self.gradient)
 
 
+def _first_point(f: Function, x0: Any) -> tuple[np.ndarray, _Counted, float, np.ndarray]:
+    """x0 as an array, the counted f, and f(x0), f'(x0); refuses a start where f is not finite."""
+    x = _start(x0)
+    counted = _Counted(f)
+    value, g = counted.value_and_grad(x)
+    if not np.isfinite(value) or not np.all(np.isfinite(g)):
+        raise ValueError(f"f(x0) = {value} and f'(x0) = {_fmt(g)} at x0 = {_fmt(x)}: start "
+                         f"where f is defined and finite")
+    return x, counted, value, g
+
+
 def _start(x0: Any) -> np.ndarray:
     x = np.array(x0.data if isinstance(x0, Tensor) else x0, dtype=np.float64)
     if x.ndim > 1:
@@ -426,12 +437,7 @@ def gradient_descent(
     max_steps = _check_count("max_steps", max_steps, 0)
     window = _check_count("window", window, 2)
     tol = _check_tol(tol)
-    x = _start(x0)
-    counted = _Counted(f)
-    value, g = counted.value_and_grad(x)
-    if not np.isfinite(value) or not np.all(np.isfinite(g)):
-        raise ValueError(f"f(x0) = {value} and f'(x0) = {_fmt(g)} at x0 = {_fmt(x)}: start "
-                         f"where f is defined and finite")
+    x, counted, value, g = _first_point(f, x0)
     path, values, grads = [x], [value], [g]
     verdict: _Verdict | None = None
     for k in range(1, max_steps + 1):
@@ -500,11 +506,7 @@ def newton(
     max_steps = _check_count("max_steps", max_steps, 0)
     window = _check_count("window", window, 2)
     tol = _check_tol(tol)
-    x = _start(x0)
-    counted = _Counted(f)
-    value, g = counted.value_and_grad(x)
-    if not np.isfinite(value) or not np.all(np.isfinite(g)):
-        raise ValueError(f"f(x0) = {value} at x0 = {_fmt(x)}: start where f is finite")
+    x, counted, value, g = _first_point(f, x0)
     path, values, grads = [x], [value], [g]
     verdict: _Verdict | None = None
     H = np.full((x.size, x.size), np.nan)
