@@ -133,11 +133,18 @@ class BlasThreads:
 
 # ---- activations in place, and their derivatives from the output -----------------------------
 
+def _exp_minus_abs(z: np.ndarray, tmp: np.ndarray) -> None:
+    """tmp = e^{-|z|}. Not `np.negative(tmp, out=tmp)`: NumPy 2.4.6 negates a one-column
+    strided view in place wrongly (tests/train/test_numpy_inplace.py), so the sign goes
+    through a binary ufunc, which it gets right."""
+    np.abs(z, out=tmp)
+    np.multiply(tmp, -1, out=tmp)
+    np.exp(tmp, out=tmp)
+
+
 def _sigmoid_(z: np.ndarray, tmp: np.ndarray) -> None:
     # Stable: e^{-|z|} never overflows; sigmoid = 1/(1+e) for z >= 0, e/(1+e) otherwise.
-    np.abs(z, out=tmp)
-    np.negative(tmp, out=tmp)
-    np.exp(tmp, out=tmp)
+    _exp_minus_abs(z, tmp)
     positive = z >= 0
     np.add(tmp, 1, out=z)
     np.divide(np.where(positive, 1, tmp), z, out=z)
@@ -434,9 +441,7 @@ class CompiledStep:
             return value
         # binary cross-entropy with logits: C = mean(relu(z) - z y + log(1 + e^{-|z|}))
         yy = y.reshape(out.shape)
-        np.abs(out, out=tmp)
-        np.negative(tmp, out=tmp)
-        np.exp(tmp, out=tmp)
+        _exp_minus_abs(out, tmp)
         value = float((np.maximum(out, 0) - out * yy + np.log1p(tmp)).sum()) / (n * k)
         np.copyto(delta, out)
         _sigmoid_(delta, tmp)
@@ -521,7 +526,9 @@ class CompiledForward:
         """out[i] = net(X[i]) for rows start..stop, chunk by chunk, on this thread."""
         chunk, dtype = self.chunk, self.dtype
         hidden = [np.empty((chunk, lin.out_features), dtype) for lin, _ in self.layers[:-1]]
-        tmp = np.empty((chunk, max(lin.out_features for lin, _ in self.layers)), dtype)
+        # Scratch as one flat array whose first m·w elements are each layer's (m, w) view:
+        # contiguous, never a column slice of a wider buffer (see `_exp_minus_abs`).
+        tmp = np.empty(chunk * max(lin.out_features for lin, _ in self.layers), dtype)
         last = len(self.layers) - 1
         for start in range(0, len(X), chunk):
             a = X[start:start + chunk]
@@ -531,7 +538,7 @@ class CompiledForward:
                 np.matmul(a, lin.weight.data, out=z)
                 z += lin.bias.data
                 if act != "identity":
-                    PREDICT_FORWARD[act](z, tmp[:m, :z.shape[1]])
+                    PREDICT_FORWARD[act](z, tmp[:z.size].reshape(z.shape))
                 a = z
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
