@@ -25,6 +25,6 @@ from descent.train import fit
 __version__ = "0.1.0"
 __all__ = [
     *_autodiff_all, "DataError", "DescentError", "DivergenceError", "FormulaError",
-    "ModelFileError", "NotFittedError", "SaveError", "data", "distributed", "explain", "fit", "io", "load",
-    "load_model", "minimize", "nn", "optim", "save", "train",
+    "ModelFileError", "NotFittedError", "SaveError", "data", "distributed", "explain", "fit",
+    "io", "load", "load_model", "minimize", "nn", "optim", "save", "train",
 ]

@@ -38,7 +38,7 @@ def connect(cluster: str, *, processes: bool = True) -> Any:
         if not 1 <= n <= 256:
             raise ValueError(f"--cluster local:N needs 1 <= N <= 256 workers, got {n}")
         lc = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
-                          dashboard_address=None)
+                          dashboard_address=":0")
         return Client(lc)
     if not re.match(r"(tcp|tls|inproc|ws|wss)://[^\s]+$", text):
         raise ValueError(f"--cluster must be local:N (e.g. local:4) or a scheduler address "

@@ -3,7 +3,7 @@
 The driver keeps what is small (the model, the optimizer and its state, the history, the
 callbacks); the workers keep the rows, as `n_shards` logical shards (shards.py). Each
 round:
-  1. the flat weights go out once (scattered to every worker);
+  1. the flat weights go out once (one small task that workers fetch from each other);
   2. one task per shard computes the gradient and loss sums of its part of the batch
      (step.py: the compiled MLP step, or the engine);
   3. a fixed tree of tasks adds the parts (`tree_sum`), in an order set by the shard
@@ -26,7 +26,7 @@ import numpy as np
 
 from descent.distributed.cluster import ClusterError
 from descent.distributed.shards import Shard, batch_rows
-from descent.distributed.sources import array_shards, csv_shards, is_csv_source
+from descent.distributed.sources import array_shards, csv_shards, is_csv_source, placement
 from descent.distributed.step import (
     Partial,
     add_partials,
@@ -66,6 +66,10 @@ def _shard_loss(shard: Shard, w: np.ndarray, model: Module, token: str, loss: st
     return part_gradient(token, model, loss).loss_sum(w, X, y)
 
 
+def _identity(value: Any) -> Any:
+    return value
+
+
 def _add(*parts: Partial) -> Partial:
     return add_partials(parts)
 
@@ -93,19 +97,25 @@ class _Cluster:
                             f"{error}){note}")
 
     def call(self, where: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        from distributed.comm.core import CommClosedError
-
         try:
             return fn(*args, **kwargs)
-        except (CommClosedError, OSError, TimeoutError) as error:
-            raise self.lost(error, where) from None
-        except Exception as error:  # a cancelled future: the scheduler is gone
-            if type(error).__name__ in ("CancelledError", "FutureCancelledError"):
+        except Exception as error:
+            # Whatever form the failure takes (a closed comm, a cancelled future, a client
+            # whose scheduler handle is gone), a client that is no longer running means the
+            # scheduler is lost; anything else is the task's own error.
+            if self.gone():
                 raise self.lost(error, where) from None
             raise
 
-    def broadcast(self, value: Any, where: str) -> Any:
-        return self.call(where, self.client.scatter, [value], broadcast=True, hash=False)[0]
+    def gone(self) -> bool:
+        return self.client.status != "running" or self.client.scheduler is None
+
+    def send(self, value: Any, name: str, where: str) -> Any:
+        """A future of `value`, sent once to the scheduler as a task that returns it:
+        workers fetch it from each other, and if the one holding it dies, the scheduler
+        runs the task again (scattered data would be lost with its worker)."""
+        return self.call(where, self.client.submit, _identity, value,
+                         key=f"descent-{name}-{self.token}")
 
 
 def fit(
@@ -215,7 +225,10 @@ def fit(
         X_val = as_float_matrix(validation_data[0], "validation X").astype(dtype, copy=False)
         y_val = _target(validation_data[1], loss_fn, dtype, len(X_val))
     rounds = math.ceil(n_train / batch_size)
-    template = cluster.broadcast(model, "sending the model")
+    # Each shard's tasks run where the shard was put (if that worker is still there): the
+    # rows never move, only the weights and the sums do.
+    where_shard = [placement(client, s) for s in range(len(shard_futures))]
+    template = cluster.send(model, "model", "sending the model")
     display = progress_callback(epochs, rounds, verbose)
     run.callbacks = user_callbacks + ([display] if display else [])
     hooks = CallbackList(run.callbacks, run)
@@ -226,10 +239,11 @@ def fit(
 
     def round_sums(epoch: int, r: int) -> Partial:
         where = f"in epoch {epoch + 1}, round {r + 1}"
-        w = cluster.broadcast(flat_weights(model), where)
+        w = cluster.send(flat_weights(model), f"w-{epoch}-{r}", where)
         parts = [client.submit(_shard_gradient, shard, w, template, cluster.token,
                                loss_fn.name, entropy, s, epoch, r, rounds, shuffle,
-                               key=f"descent-grad-{cluster.token}-{epoch}-{r}-{s}")
+                               key=f"descent-grad-{cluster.token}-{epoch}-{r}-{s}",
+                               **where_shard[s])
                  for s, shard in enumerate(shard_futures)]
         level = iter(range(10**9))
         total = tree_sum(parts, FAN_IN, lambda xs: client.submit(
@@ -238,9 +252,10 @@ def fit(
 
     def val_loss(epoch: int) -> float:
         where = f"evaluating epoch {epoch + 1}"
-        w = cluster.broadcast(flat_weights(model), where)
+        w = cluster.send(flat_weights(model), f"wv-{epoch}", where)
         parts = [client.submit(_shard_loss, shard, w, template, cluster.token, loss_fn.name,
-                               "val", key=f"descent-val-{cluster.token}-{epoch}-{s}")
+                               "val", key=f"descent-val-{cluster.token}-{epoch}-{s}",
+                               **where_shard[s])
                  for s, shard in enumerate(shard_futures)]
         level = iter(range(10**9))
         total = tree_sum(parts, FAN_IN, lambda xs: client.submit(

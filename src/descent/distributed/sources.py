@@ -74,10 +74,20 @@ def array_shards(client: Any, X: Any, y: Any, n_shards: int, options: dict[str, 
     bounds = np.linspace(0, n, n_shards + 1).astype(int)
     futures = []
     for s, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-        fx, fy = client.compute([X[lo:hi], y[lo:hi]])
+        where = placement(client, s)
+        fx, fy = client.compute([X[lo:hi], y[lo:hi]], **where)
         futures.append(client.submit(_shard, fx, fy, s, f"rows {lo}-{hi - 1}", options,
-                                     key=f"descent-shard-{options['token']}-{s}"))
+                                     key=f"descent-shard-{options['token']}-{s}", **where))
     return futures
+
+
+def placement(client: Any, s: int) -> dict[str, Any]:
+    """Spread the shards over the workers round robin, as a preference only: a shard
+    whose worker is gone is rebuilt wherever the scheduler likes."""
+    workers = sorted(client.scheduler_info()["workers"])
+    if not workers:
+        return {}
+    return {"workers": [workers[s % len(workers)]], "allow_other_workers": True}
 
 
 def _shard(X: Any, y: Any, s: int, where: str, options: dict[str, Any]) -> Shard:
@@ -107,7 +117,7 @@ def csv_shards(client: Any, paths: Path | Sequence[Path], target: str, n_shards:
                         f"pass shards={max(1, len(blocks))}")
     groups = np.array_split(np.arange(len(blocks)), n_shards)
     return [client.submit(_csv_shard, [blocks[i] for i in g], target, s, delimiter, options,
-                          key=f"descent-shard-{options['token']}-{s}")
+                          key=f"descent-shard-{options['token']}-{s}", **placement(client, s))
             for s, g in enumerate(groups)]
 
 
