@@ -204,7 +204,10 @@ def fit(
 
     options = {"dtype": dtype.name, "loss": loss_fn.name, "entropy": entropy,
                "validation_split": validation_split, "token": cluster.token}
-    if is_csv_source(X):
+    if hasattr(X, "shard_futures"):  # a source that cuts itself (big_table.TableShards)
+        shard_futures = cluster.call("loading the shards", X.shard_futures, client, shards,
+                                     options)
+    elif is_csv_source(X):
         shard_futures = cluster.call("reading the CSV files", csv_shards, client, X, y, shards,
                                      options, delimiter)
     else:
