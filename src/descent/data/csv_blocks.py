@@ -23,7 +23,7 @@ from descent.data.table import Table
 from descent.errors import DataError
 
 DEFAULT_BLOCK_BYTES = 16 * 1024 * 1024
-_SCAN_BYTES = 4 * 1024 * 1024
+_SCAN_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,13 @@ def _record_ends(path: str) -> tuple[int, np.ndarray, np.ndarray]:
         while piece := f.read(_SCAN_BYTES):
             a = np.frombuffer(piece, np.uint8)
             newlines = np.flatnonzero(a == 10)
-            quote_at = a == 34
-            if quote_at.any() or quotes_odd:
-                parity = (np.cumsum(quote_at, dtype=np.int64)[newlines] + quotes_odd) % 2
+            quotes = np.flatnonzero(a == 34)
+            if len(quotes) or quotes_odd:
+                # quotes before each newline, counted by position: no array as long as the
+                # piece beyond the positions themselves
+                parity = (np.searchsorted(quotes, newlines) + quotes_odd) % 2
                 closed = newlines[parity == 0]
-                quotes_odd = bool((int(quote_at.sum()) + quotes_odd) % 2)
+                quotes_odd = bool((len(quotes) + quotes_odd) % 2)
                 numbers = line + np.searchsorted(newlines, closed) + 1
             else:
                 closed = newlines

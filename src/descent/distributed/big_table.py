@@ -239,8 +239,8 @@ def _stream(model: TabularModel, blocks: list[CsvBlock], spec: TableSpec,
         scores = _stream_scores(model, cache, baseline)
     finally:
         cache.close()
-    return history, scores, [f"trained streaming: {len(blocks)} blocks of the file, one in "
-                             "memory at a time"]
+    many = f"{len(blocks)} blocks" if len(blocks) != 1 else "1 block"
+    return history, scores, [f"trained streaming: {many} of the file, one in memory at a time"]
 
 
 def _network_target(model: TabularModel, y: np.ndarray) -> np.ndarray:

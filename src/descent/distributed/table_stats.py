@@ -185,7 +185,7 @@ def summarize_block(block: CsvBlock, spec: TableSpec, index: int) -> Summary:
 def summary_table(summary: Summary, spec: TableSpec, source: str) -> Table:
     """A small table in which every column holds exactly the values the training rows
     hold (numbers: their least and greatest), for `TableEncoder.fit`."""
-    columns = [*summary.numbers, *summary.counts, spec.target]
+    columns = list(dict.fromkeys([*summary.numbers, *summary.counts, spec.target]))
     values: dict[str, list[str]] = {}
     for name, m in summary.numbers.items():
         values[name] = [repr(m.low), repr(m.high)]
