@@ -141,7 +141,7 @@ def train_big_table(
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
-    >>> _ = p.write_text("x,y\\n" + "".join(f"{i % 7},{2 * (i % 7)}\\n" for i in range(60)))
+    >>> _ = p.write_text("x,y\\n" + "".join(f"{i % 7},{i / 7}\\n" for i in range(60)))
     >>> r = train_big_table(p, "y", recipe=Recipe(epochs=2), verbose=False, block_bytes=200)
     >>> r.rows["train"] + r.rows["validation"] + r.rows["test"], r.model.task
     (60, 'regression')
