@@ -100,6 +100,8 @@ def should_stream(path: str | os.PathLike, available: int | None = None) -> bool
     >>> should_stream(__file__, available=10**12)
     False
     """
+    if not os.path.isfile(path):
+        return False  # the reader names a missing file or a folder
     available = available_memory() if available is None else available
     if available is None:
         return False
