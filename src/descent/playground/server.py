@@ -39,7 +39,6 @@ MAX_TABS = 16
 MAX_MESSAGE_BYTES = 3 * 1024 * 1024
 TICKS_PER_SECOND = 10
 MAX_STEPS_PER_SECOND = 500
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 

@@ -107,6 +107,13 @@ function methodsTable(v) {
     tr.firstChild.style.color = colour;  // set through the DOM: the page allows no inline styles
     t.appendChild(tr);
   }
+  if (!v.grid) {
+    const tr = document.createElement("tr");
+    tr.innerHTML = `<td class="text">grid search</td><td colspan="6" class="text">one variable only: a grid ` +
+      `over two variables needs its points squared</td>`;
+    tr.firstChild.style.color = COLOURS.grid;
+    t.appendChild(tr);
+  }
   const note = $("local-note");
   note.textContent = "";
   if (v.grid && Number.isFinite(v.grid.value) && Number.isFinite(v.gd.value) &&
