@@ -37,8 +37,9 @@ EPILOG = """Examples:
 
 The first is the seed texts' example (6.8, 5.84, 5.072, ... to 2); the second's rate is \
 too large; the last finds a local minimum by gradient descent and Newton, a lower one by \
-grid search, and draws all three. With two variables --plot draws a contour map. Formulas use numbers, variables, + - * / ** and exp, log, sqrt, sin, cos, \
-tanh, sigmoid, relu, abs; they are parsed safely, never run as Python. Derivatives come \
+grid search, and draws all three. With two variables --plot draws a contour map. \
+Formulas use numbers, variables, + - * / ** and exp, log, sqrt, sin, cos, tanh, sigmoid, \
+relu, abs; they are parsed safely, never run as Python. Derivatives come \
 from descent's autodiff engine.
 """
 
