@@ -21,9 +21,17 @@ def _wait(chrome, script: str, timeout: float = 30.0) -> None:
         time.sleep(0.1)
 
 
-def _shot(chrome, element_id: str, path: Path) -> None:
+def _shot(chrome, element_id: str, path: Path, height: int | None = None) -> None:
+    """The element's picture, cut to `height` pixels and reduced to 256 colours (docs images
+    stay under 200 KB)."""
+    from PIL import Image
+
     chrome.find_element("id", element_id).screenshot(str(path))
-    print("wrote", path)
+    image = Image.open(path).convert("RGB")
+    if height is not None and image.height > height:
+        image = image.crop((0, 0, image.width, height))
+    image.quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+    print("wrote", path, path.stat().st_size // 1024, "KB")
 
 
 def main(folder: str) -> None:
@@ -42,7 +50,7 @@ def main(folder: str) -> None:
         chrome.execute_script(select, "mountain")
         _wait(chrome, "return window.playground.lastView.variables.length === 2")
         time.sleep(0.5)
-        _shot(chrome, "view-descend", out / "playground_contour.png")
+        _shot(chrome, "view-descend", out / "playground_contour.png", 520)
         chrome.find_element("id", "tab-network").click()
         chrome.find_element("id", "play").click()
         _wait(chrome, "return window.playground.lastSnapshot.steps >= 400", 60)
@@ -52,8 +60,18 @@ def main(folder: str) -> None:
                               "new MouseEvent('click'))")
         _wait(chrome, "return window.playground.lastExplain")
         time.sleep(0.3)
-        _shot(chrome, "view-network", out / "playground_network.png")
+        _shot(chrome, "view-network", out / "playground_network.png", 660)
         _shot(chrome, "chain", out / "playground_chain.png")
+        select = "const d = document.getElementById('dataset'); d.value = arguments[0];" \
+                 "d.dispatchEvent(new Event('change'))"
+        chrome.execute_script(select, "windsor")
+        _wait(chrome, "return window.playground.info.dataset === 'windsor'")
+        chrome.execute_script("document.getElementById('net-lr').value = 0.1")
+        chrome.find_element("id", "play").click()
+        _wait(chrome, "return window.playground.lastSnapshot.steps >= 300", 60)
+        chrome.find_element("id", "pause").click()
+        time.sleep(0.5)
+        _shot(chrome, "view-network", out / "playground_windsor.png", 660)
     finally:
         chrome.quit()
         server.stop()

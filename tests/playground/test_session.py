@@ -127,3 +127,10 @@ def test_uploads_are_bounded_and_read_by_descents_reader() -> None:
     three = read_upload("t.csv", "a,c\n1,x\n2,y\n3,z\n4,x\n5,y\n6,z\n")
     with pytest.raises(ViewError, match="3 classes"):
         from_table(three, "c", None, None, "t.csv")
+
+
+def test_a_sigmoid_output_on_a_standardized_target_is_pointed_out() -> None:
+    advice = Session(windsor(), Settings(output_activation="sigmoid")).describe()["advice"]
+    assert advice.startswith("The target price is standardized") and "linear" in advice
+    assert Session(windsor(), Settings(output_activation="identity")).describe()["advice"] == ""
+    assert Session(toy("circle"), Settings()).describe()["advice"] == ""

@@ -331,7 +331,18 @@ class Session:
                 "activations": [layer.activation for layer in self.layers],
                 "loss": self.loss.name, "rows": {"train": len(d.train), "validation":
                                                   len(np.setdiff1d(d.val, d.train))},
-                "plane": self.plane(), "points": self.points(), "preset": self.preset}
+                "plane": self.plane(), "points": self.points(), "preset": self.preset,
+                "advice": self._advice()}
+
+    def _advice(self) -> str:
+        """A setting that cannot fit this data, said before the learner wonders why."""
+        out = self.layers[-1].activation
+        if self.regression and self.scale_x and out != "identity":
+            reach = {"sigmoid": "0 to 1", "tanh": "−1 to 1", "relu": "0 and up"}[out]
+            return (f"The target {self.data.target} is standardized (mean 0, standard deviation "
+                    f"1), but a {out} output only reaches {reach}: choose the linear output "
+                    f"activation to fit it.")
+        return ""
 
     def _sizes(self) -> list[int]:
         return [self.layers[0].linear.in_features] + [la.linear.out_features

@@ -29,8 +29,16 @@ function settings() {
            weight_decay: $("weight-decay").value, seed: $("seed").value };
 }
 
-function setup() {
+// Two classes: ŷ read as a probability (sigmoid). Regression: a standardized target needs
+// a linear output, which a sigmoid (0..1) cannot reach.
+const OUTPUT_FOR = { circle: "sigmoid", xor: "sigmoid", spiral: "sigmoid", moons: "sigmoid",
+                     windsor: "identity" };
+
+function setup(event) {
   const dataset = $("dataset").value;
+  if (event && event.target === $("dataset") && OUTPUT_FOR[dataset]) {
+    $("output-activation").value = OUTPUT_FOR[dataset];
+  }
   $("csv-box").hidden = dataset !== "csv";
   $("noise-label").hidden = !["circle", "xor", "spiral", "moons"].includes(dataset);
   if (dataset === "csv") {
@@ -103,6 +111,7 @@ function onData(info) {
     $("hidden").value = "1"; $("activation").value = "sigmoid";
     $("output-activation").value = "sigmoid"; $("loss").value = "quadratic";
   }
+  $("advice").textContent = info.advice || "";
   $("output-legend").textContent = info.task === "classification"
     ? `${info.rows.train} training rows (white edge), ${info.rows.validation} validation rows (black edge); ` +
       `colour: the network's ŷ, ${info.classes[0]} (orange) to ${info.classes[1]} (blue)`

@@ -145,7 +145,7 @@ function drawInput(ctx, info, k, n) {
   const axis = info.draw.indexOf(k);
   ctx.fillStyle = "#eef0f2"; ctx.fillRect(0, 0, size, size);
   if (axis < 0) {
-    ctx.fillStyle = "#5b6570"; ctx.font = "10px system-ui"; ctx.textAlign = "center";
+    ctx.fillStyle = "#5b6570"; ctx.font = "9px system-ui"; ctx.textAlign = "center";
     ctx.fillText("held at", size / 2, size / 2 - 3); ctx.fillText("its mean", size / 2, size / 2 + 9);
     return;
   }
@@ -226,8 +226,7 @@ export function drawOutput(canvas, info, snap) {
     });
     ctx.stroke(); ctx.restore();
     ctx.font = "12px system-ui"; ctx.fillStyle = "#1b1f24"; ctx.textAlign = "left";
-    ctx.fillText(`${info.target}: fitted curve, step ${snap.steps}` +
-      (info.features.length > 1 ? " (other inputs at their mean)" : ""), OUT_BOX.left, 16);
+    ctx.fillText(`${info.target}: the network's fitted curve, step ${snap.steps}`, OUT_BOX.left, 16);
     legend(ctx, [{ label: "training rows", colour: "rgba(31,111,191,0.8)" }, { label: "validation rows", colour: "rgba(224,123,18,0.8)" },
                  { label: "network", colour: "#111" }], OUT_BOX.left - 40, OUT_BOX.top + OUT_BOX.height + 48);
   }

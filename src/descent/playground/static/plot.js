@@ -4,6 +4,7 @@ export function fmt(v, digits = 4) {
   if (v === null || v === undefined || Number.isNaN(v)) return "—";
   if (v === 0) return "0";
   const a = Math.abs(v);
+  if (a >= 1e5 && a < 1e9 && Number.isInteger(Number(v.toPrecision(digits)))) return String(Number(v.toPrecision(digits)));
   if (a >= 1e5 || a < 1e-3) return v.toExponential(digits - 1).replace("e+", "e");
   return String(Number(v.toPrecision(digits)));
 }
@@ -35,7 +36,7 @@ export function axes(ctx, box, xr, yr, xlabel, ylabel, { log = false } = {}) {
   ctx.strokeRect(box.left, box.top, box.width, box.height);
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
-  for (const t of niceTicks(xr[0], xr[1], Math.max(2, Math.floor(box.width / 70)))) {
+  for (const t of niceTicks(xr[0], xr[1], Math.max(5, Math.floor(box.width / 70)))) {
     const x = sx(t);
     ctx.beginPath(); ctx.moveTo(x, box.top + box.height); ctx.lineTo(x, box.top + box.height + 4);
     ctx.stroke();
