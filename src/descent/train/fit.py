@@ -229,6 +229,10 @@ def fit(
     run.callbacks = user_callbacks + ([display] if display else [])
     hooks = CallbackList(run.callbacks, run)
 
+    if loss_fn.name == "cross_entropy" and y.ndim == 1:
+        _check_labels(model, X, y, "y")
+        if X_val is not None and y_val.ndim == 1:
+            _check_labels(model, X_val, y_val, "validation y")
     eager = _eager_step(model, loss_fn, opt)
     fast = (compile_step(model, loss_fn, opt) or compile_conv_step(model, loss_fn, opt)) \
         if compiled and w is None else None
@@ -314,6 +318,18 @@ def _target(y: Any, loss: Loss, dtype: np.dtype, n: int) -> np.ndarray:
                             "labels first, e.g. with descent.data.encode_labels)")
         return labels.astype(np.int64)
     return as_target(y, "y", n_samples=n, dtype=dtype)
+
+
+def _check_labels(model: Module, X: np.ndarray, y: np.ndarray, what: str) -> None:
+    """Class indices must name one of the network's outputs, whichever step runs (the
+    compiled one would index past its buffer; say what is wrong before either starts)."""
+    if not len(y) or not len(X):
+        return
+    k = predict_array(model, X[:1]).shape[-1]
+    low, high = int(y.min()), int(y.max())
+    if low < 0 or high >= k:
+        raise DataError(f"{what} has class indices {low}..{high}, but the network has {k} "
+                        f"output{'s' if k != 1 else ''} (classes 0..{k - 1})")
 
 
 def _weights(sample_weight: Any, n: int) -> np.ndarray:
