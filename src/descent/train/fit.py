@@ -18,6 +18,7 @@ from descent.errors import DataError, DivergenceError
 from descent.nn import Loss, Module, get_loss
 from descent.optim import Optimizer, get_optimizer
 from descent.train.callbacks import Callback, CallbackList
+from descent.train.conv_plan import compile_conv_step
 from descent.train.divergence import DivergenceGuard, constant_prediction_loss
 from descent.train.history import History
 from descent.train.metrics import LABEL_METRICS, decide, get_metric
@@ -168,9 +169,10 @@ def fit(
     (a ModelCheckpoint file) training continues from that checkpoint's epoch,
     bit-identically.
 
-    `compiled=True` lets `fit` replay a precompiled NumPy plan for plain MLPs (same
-    results as the engine to float rounding, much less overhead); anything the plan does
-    not cover falls back to the engine.
+    `compiled=True` lets `fit` replay a precompiled NumPy plan for plain MLPs and for
+    small convolutional networks (train/plan.py, train/conv_plan.py: same results as the
+    engine to float rounding, much less overhead); anything the plans do not cover falls
+    back to the engine.
 
     >>> import numpy as np, descent as ds
     >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float); y = np.array([0, 1, 1, 0.])
@@ -235,7 +237,8 @@ def fit(
         if X_val is not None and y_val.ndim == 1:
             _check_labels(model, X_val, y_val, "validation y")
     eager = _eager_step(model, loss_fn, opt)
-    fast = compile_step(model, loss_fn, opt) if compiled and w is None else None
+    fast = (compile_step(model, loss_fn, opt) or compile_conv_step(model, loss_fn, opt)) \
+        if compiled and w is None else None
     # Whether the plan covers a batch depends only on X's dtype and width: decide once.
     step: Step = fast if fast is not None and fast.covers(X[:1]) else eager
     # Per-batch hooks cost a call each per batch; make them only when a callback has one.
