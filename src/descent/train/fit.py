@@ -19,6 +19,7 @@ from descent.nn import Loss, Module, get_loss
 from descent.optim import Optimizer, get_optimizer
 from descent.train.callbacks import Callback, CallbackList
 from descent.train.conv_plan import compile_conv_step
+from descent.train.divergence import DivergenceGuard, constant_prediction_loss
 from descent.train.history import History
 from descent.train.metrics import LABEL_METRICS, decide, get_metric
 from descent.train.plan import compile_forward, compile_step
@@ -126,12 +127,12 @@ class _CtrlC:
             signal.signal(signal.SIGINT, self.previous)
 
 
-def _check_finite_weights(model: Module, epoch: int, lr: float) -> None:
-    for name, p in model.named_parameters():
-        if not np.all(np.isfinite(p.data)):
-            raise DivergenceError(
-                f"training diverged in epoch {epoch + 1}: weight {name} is no longer finite; "
-                f"try a smaller learning rate (it was {lr:g})")
+def _constant_loss(model: Module, X: np.ndarray, y: np.ndarray, loss: Loss) -> float | None:
+    """The loss of the best constant prediction, the divergence guard's yardstick."""
+    if not len(X):
+        return None
+    out = predict_array(model, X[:1])
+    return constant_prediction_loss(loss, y, out.shape[-1] if out.ndim > 1 else 1)
 
 
 def fit(
@@ -161,10 +162,12 @@ def fit(
     y (N,) or (N, n_outputs), or (N,) class indices for
     "cross_entropy". Each epoch visits every example once in batches of `batch_size`
     (shuffled with `seed`); each batch runs forward, backward (the engine's chain rule)
-    and one optimizer step. A non-finite loss or weight stops training with a
-    DivergenceError naming the epoch and batch. Ctrl-C stops after the current batch and
-    keeps the history (`history.interrupted`). With `resume=path` (a ModelCheckpoint
-    file) training continues from that checkpoint's epoch, bit-identically.
+    and one optimizer step. A non-finite loss or weight, or a finite loss that has blown
+    up (train/divergence.py), stops training with a DivergenceError naming the epoch and
+    batch; the model keeps the weights of the last epoch before it. Ctrl-C stops after
+    the current batch and keeps the history (`history.interrupted`). With `resume=path`
+    (a ModelCheckpoint file) training continues from that checkpoint's epoch,
+    bit-identically.
 
     `compiled=True` lets `fit` replay a precompiled NumPy plan for plain MLPs and for
     small convolutional networks (train/plan.py, train/conv_plan.py: same results as the
@@ -248,6 +251,7 @@ def fit(
     # every step; the progress display does not look.
     hold = step is fast and all(isinstance(cb, (ProgressBar, ProgressLog))
                                 for cb in with_batch_hooks)
+    guard = DivergenceGuard(model, _constant_loss(model, X, y, loss_fn), opt.lr)
     model.train()
     hooks.on_train_begin({})
     # Overflow warnings on the way to a non-finite loss are noise: the guard below names it.
@@ -266,10 +270,7 @@ def fit(
                     # take() copies the rows like X[idx], a little faster for wide rows.
                     xb, yb = X.take(idx, axis=0), y[idx]
                     value = step(xb, yb, None if w is None else w[idx])
-                    if not math.isfinite(value):
-                        raise DivergenceError(
-                            f"training diverged in epoch {epoch + 1}, batch {b + 1}: the loss "
-                            f"is {value}; try a smaller learning rate (it was {opt.lr:g})")
+                    guard.batch(value, epoch, b, opt.lr)
                     total += value * len(idx)
                     seen += len(idx)
                     if batch_hooks:
@@ -281,7 +282,7 @@ def fit(
                 if run.interrupt_requested and seen < len(X):
                     history.interrupted = True
                     break
-                _check_finite_weights(model, epoch, opt.lr)
+                guard.epoch_end(total / max(seen, 1), epoch, batches)
                 logs = {"loss": total / max(seen, 1), "lr": opt.lr}  # the rate this epoch used
                 if metrics:
                     logs.update({k: v for k, v in evaluate(model, X, y, loss_fn, metrics, "",
@@ -295,6 +296,11 @@ def fit(
                     break
                 if run.stop_training:
                     break
+    except DivergenceError:
+        if fast is not None:
+            fast.release()
+        guard.restore()  # the last good weights, not the ones that blew up
+        raise
     finally:
         if fast is not None:
             fast.release()
