@@ -12,8 +12,7 @@ When it is used (`for_fit`): numba is installed, `fit(compiled=True)` would use 
 and the network is small (per step at most SMALL_WORK multiply-adds in its products;
 larger products are BLAS time whatever calls them, and the plan spreads them over the
 cores); the optimizer is SGD (plain, momentum, Nesterov, weight decay), Adam or AdamW;
-X is C- or Fortran-ordered (a strided X stays on the plan rather than be copied); no
-callback but the progress display has per-batch hooks. And loading it pays: the first use
+no callback but the progress display has per-batch hooks. And loading it pays: the first use
 in a process imports numba and loads the compiled kernel from numba's cache (about
 0.5 s; the very first use on a machine compiles it, several seconds), so a cold process
 takes the JIT only for fits of at least COLD_MIN_STEPS steps; once loaded (by such a
@@ -118,9 +117,7 @@ class JitEpochs:
         if loss == 2 and y.ndim == 2:
             loss = 3  # cross-entropy against target rows (one-hot or probabilities)
         self.loss = loss
-        # A Fortran-ordered X goes in as its (C-ordered) transpose: one compiled layout.
-        self.transposed = not X.flags.c_contiguous
-        self.X = X.T if self.transposed else X
+        self.X = X
         if loss == 2:
             self.y_labels, self.y_rows = y, np.zeros((1, 1), dtype)
         else:
@@ -149,7 +146,7 @@ class JitEpochs:
         s2 = state[1] if len(state) > 1 else plan.grad[:0]
         t0 = opt._t[0]
         done = _kernel.train_batches(
-            self.X, self.transposed, self.y_rows, self.y_labels, order, self.batch_size, first, last, plan.w,
+            self.X, self.y_rows, self.y_labels, order, self.batch_size, first, last, plan.w,
             plan.grad, self.layout, self.loss, rule, hyper, s1, s2, t0, self.xb, self.acts,
             self.deltas, losses)
         opt._t[:] = [t0 + done] * len(opt._t)
@@ -207,8 +204,8 @@ def _supported(plan: CompiledStep, X: np.ndarray, y: np.ndarray) -> bool:
         return False
     if plan.loss.name not in LOSSES or any(act not in ACTIVATIONS for _, act in plan.layers):
         return False
-    if not (X.flags.c_contiguous or X.flags.f_contiguous) or X.dtype != plan.dtype:
-        return False  # a strided X: the plan gathers any layout, without a copy
+    if not X.flags.c_contiguous or X.dtype != plan.dtype:
+        return False  # (fit's input checks give a C-ordered X; the kernel reads only that)
     if plan.loss.name == "cross_entropy" and y.ndim == 1:
         return y.dtype == np.int64
     return y.dtype == plan.dtype

@@ -214,17 +214,17 @@ def _update(w, g, rule, hyper, s1, s2, t):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=_FLAGS)
-def train_batches(X, transposed, y_rows, y_labels, order, batch_size, first, last, w, g,
-                  layout, loss, rule, hyper, s1, s2, t0, xb, acts, deltas, losses):
+def train_batches(X, y_rows, y_labels, order, batch_size, first, last, w, g, layout, loss,
+                  rule, hyper, s1, s2, t0, xb, acts, deltas, losses):
     """Train on batches first..last-1 of the epoch whose row order is `order`.
 
-    X (N, in) C-ordered, or with `transposed` X (in, N) C-ordered (a Fortran-ordered
-    input, passed as its transpose, so that one compiled layout serves both); y_rows (N, k) float targets, or y_labels (N,) integer classes
-    for loss 2 (the other is a dummy); xb, acts and deltas: flat scratch, at least
-    batch_size·in and batch_size·Σ widths long. losses[b] gets batch b's loss. Stops
-    after the first batch whose loss is not finite (its step applied, as the plan's fit
-    loop does). Returns how many batches it trained. The products go to BLAS (numba's
-    np.dot calls it without NumPy's per-call cost); the rest are loops.
+    X (N, in) C-ordered (fit's input checks make it so); y_rows (N, k) float targets,
+    or y_labels (N,) integer classes for loss 2 (the other is a dummy); xb, acts and
+    deltas: flat scratch, at least batch_size·in and batch_size·Σ widths long. losses[b]
+    gets batch b's loss. Stops after the first batch whose loss is not finite (its step
+    applied, as the plan's fit loop does). Returns how many batches it trained. The
+    products go to BLAS (numba's np.dot calls it without NumPy's per-call cost); the
+    rest are loops.
     """
     n = order.shape[0]
     L = layout.shape[0]
@@ -237,12 +237,8 @@ def train_batches(X, transposed, y_rows, y_labels, order, batch_size, first, las
         x = xb[:m * n_in].reshape((m, n_in))
         for r in range(m):  # the batch's rows, gathered into a contiguous block
             src = rows[r]
-            if transposed:
-                for i in range(n_in):
-                    x[r, i] = X[i, src]
-            else:
-                for i in range(n_in):
-                    x[r, i] = X[src, i]
+            for i in range(n_in):
+                x[r, i] = X[src, i]
         # forward: a_{l-1} -> z_l -> a_l, each layer's a in its own slice of `acts`
         base = 0
         a_in = x
@@ -300,7 +296,7 @@ def warm(dtype: np.dtype) -> None:
     X = np.zeros((2, 1), dtype)
     w = np.zeros(2, dtype)
     layout = np.array([[0, 1, 1, 0]], np.int64)
-    train_batches(X, False, np.zeros((2, 1), dtype), np.zeros(2, np.int64), np.arange(2), 2, 0, 1,
+    train_batches(X, np.zeros((2, 1), dtype), np.zeros(2, np.int64), np.arange(2), 2, 0, 1,
                   w, np.zeros_like(w), layout, 0, 0, np.zeros(5), np.zeros_like(w),
                   np.zeros_like(w), 0, np.zeros(2, dtype), np.zeros(2, dtype), np.zeros(2, dtype),
                   np.zeros(1, np.float64))
