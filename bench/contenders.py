@@ -8,8 +8,9 @@ row); construction, data conversion and compilation stay outside the timed calls
 
 - descent: `ds.fit(..., epochs=1, verbose=False)`, the whole public call (its input
   checks included); `ds.train.predict_array` for prediction. Built with
-  `descent.train.jit.warm_up()`, which loads numba's compiled kernel (if the `jit` extra
-  is installed), so that fit takes it for small networks whatever the epoch count.
+  `descent.train.jit.warm_up()` where the network is small enough for fit to take the
+  numba kernel (B, C): it loads the compiled kernel (if the `jit` extra is installed)
+  outside the timed calls, so that fit takes it whatever the epoch count.
 - numpy: the hand-written forward and backward pass, the textbook formulas with NumPy's
   ordinary temporaries. It is the floor for any engine built on NumPy calls: a faster
   NumPy engine can only save allocations and Python overhead, not arithmetic.
@@ -32,6 +33,7 @@ row); construction, data conversion and compilation stay outside the timed calls
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,8 +102,9 @@ class Descent(Runner):
             try:
                 from descent.train import jit
             except ImportError:  # descent-baseline: a checkout from before the jit path
-                pass
-            else:
+                jit = None
+            work = sc.batch_size * sum(i * o for i, o in itertools.pairwise(sc.sizes))
+            if jit is not None and work <= jit.SMALL_WORK:  # where fit would take it
                 jit.warm_up(F32)
         self.net = ds.nn.MLP(list(sc.sizes), activation=sc.activation, seed=0, dtype=F32)
         self.opt = ds.optim.SGD(self.net.parameters(), lr=sc.lr)
