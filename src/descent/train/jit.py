@@ -180,7 +180,8 @@ def for_fit(plan: CompiledStep | None, X: np.ndarray, y: np.ndarray, batch_size:
     has per-batch hooks; `mode`: fit's `compiled` (True: decide here; "jit": use it
     wherever it can run; anything else: never).
     """
-    if plan is None or mode not in (True, "jit") or not hooks_ok or not available():
+    if not isinstance(plan, CompiledStep) or mode not in (True, "jit") or not hooks_ok \
+            or not available():
         return None
     if not _supported(plan, X, y):
         return None
