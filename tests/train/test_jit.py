@@ -236,3 +236,12 @@ def test_float32_tanh_is_within_a_few_ulp():
     exact = np.tanh(x.astype(np.float64))
     ulp = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
     assert np.max(np.abs(z[0] - exact) / ulp) <= 5  # measured: 4.4 ulp at most
+
+
+@pytest.mark.parametrize("module", ["jit", "split"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"descent.train.{module}"))
+    assert result.attempted and not result.failed
