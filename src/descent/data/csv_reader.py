@@ -19,6 +19,7 @@ import numpy as np
 
 from descent.data.cells import looks_numeric
 from descent.data.columns import READ_MISSING, build_table
+from descent.data.hints import hint
 from descent.data.table import Table, quote_names
 from descent.errors import DataError
 
@@ -143,7 +144,8 @@ def _check_header(header: list[str], line: int, display: str, delimiter: str) ->
             if other != delimiter and other in header[0]:
                 raise DataError(
                     f"{display}, line {line}: the header is one column {header[0]!r}; "
-                    f"is the file separated by {label}? pass delimiter={label}"
+                    f"is the file separated by {label}? pass "
+                    + hint(f"delimiter={label}", f"--delimiter {label}")
                 )
     if all(looks_numeric(name) for name in header):
         raise DataError(
