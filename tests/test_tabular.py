@@ -242,9 +242,10 @@ def test_predict_csv_errors(windsor_result, tmp_path, pets_csv):
     model = train_table(read_csv(pets_csv), "kind", recipe=FAST, verbose=False).model
     unseen = _write(tmp_path / "b.csv", "weight,indoor,colour\n4,yes,white\n5,yes,green\n")
     with pytest.raises(DataError, match=r"b\.csv, line 3, column 'colour'.*'green'"):
-        write_predictions(model, unseen, io.StringIO())
-    out = io.StringIO()
-    assert write_predictions(model, unseen, out, unknown="ignore") == 2
+        write_predictions(model, unseen, io.StringIO(), unknown="error")
+    out, counts = io.StringIO(), {}
+    assert write_predictions(model, unseen, out, unseen=counts) == 2  # the default: unseen
+    assert counts == {"colour": 1}
 
 
 # ---- report ------------------------------------------------------------------------------------

@@ -465,7 +465,10 @@ def _number_format(present: list[str]) -> tuple[NumberFormat, int] | None:
             best = (fmt, n)
     if best is None or best[1] < NUMBER_SHARE * len(present):
         return None
-    return best
+    fmt, n = best
+    if fmt.thousands and not any(fmt.thousands in c for c in present):
+        fmt = NumberFormat("", fmt.decimal, fmt.prefix, fmt.suffix)  # none in use: say so
+    return fmt, n
 
 
 def _date_format(present: list[str]) -> str | None:

@@ -53,8 +53,13 @@ PYTHON_NAMES: dict[str, str] = {
     "hidden": "hidden", "activation": "activation", "loss": "loss", "optimizer": "optimizer",
     "lr": "lr", "weight_decay": "weight_decay", "epochs": "epochs",
     "batch_size": "batch_size", "validation_fraction": "validation_fraction",
-    "patience": "patience", "tol": "tol",
+    "patience": "patience", "tol": "tol", "output_activation": "output_activation",
 }
+
+#: Output activations a regression network may end with. The target is scaled into the
+#: activation's range (see `target_range`); classification always ends in logits (softmax
+#: inside the cross-entropy).
+OUTPUT_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu")
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,7 @@ class Recipe:
     validation_fraction: float = DEFAULT_VALIDATION_FRACTION
     patience: int = DEFAULT_PATIENCE
     tol: float = DEFAULT_TOL
+    output_activation: str | None = None
     names: Mapping[str, str] = field(default_factory=lambda: PYTHON_NAMES, compare=False,
                                      repr=False)
 
@@ -123,11 +129,20 @@ class Recipe:
                 high=1.0)
         _whole(self.patience, n["patience"], low=0)
         _number(self.tol, n["tol"], low=0.0)
+        out = "identity" if self.output_activation is None else \
+            str(self.output_activation).strip().lower()
+        if out not in OUTPUT_ACTIVATIONS:
+            raise ValueError(f"{n['output_activation']} must be one of "
+                             f"{', '.join(OUTPUT_ACTIVATIONS)}; got {self.output_activation!r}")
+        if task == "classification" and out != "identity":
+            raise ValueError(f"{n['output_activation']} {out} applies to regression; a "
+                             "classifier's outputs are logits turned into probabilities by "
+                             "the softmax (leave it at identity)")
         return Recipe(hidden, activation, loss, optimizer, float(self.lr),
                       float(self.weight_decay), int(self.epochs), int(self.batch_size),
                       bool(self.shuffle), bool(self.early_stopping),
                       float(self.validation_fraction), int(self.patience), float(self.tol),
-                      self.names)
+                      out, self.names)
 
 
 def build_network(n_inputs: int, n_outputs: int, recipe: Recipe,
@@ -140,8 +155,22 @@ def build_network(n_inputs: int, n_outputs: int, recipe: Recipe,
     >>> build_network(11, 1, Recipe(hidden=(8,)).checked("regression")).sizes
     [11, 8, 1]
     """
+    out = None if recipe.output_activation in (None, "identity") else recipe.output_activation
     return MLP([n_inputs, *recipe.hidden, n_outputs], activation=recipe.activation,
-               output_activation=None, seed=seed, dtype=np.float64)
+               output_activation=out, seed=seed, dtype=np.float64)
+
+
+def target_range(output_activation: str | None) -> tuple[float, float] | None:
+    """The interval a regression target is scaled into for an output activation: sigmoid
+    (0.1, 0.9) and tanh (-0.8, 0.8), inside the range so the training targets are
+    reachable without saturating; relu (0, None) keeps y's sign (y scaled, not centred);
+    identity: None (standardized).
+
+    >>> target_range("sigmoid"), target_range("identity")
+    ((0.1, 0.9), None)
+    """
+    return {"sigmoid": (0.1, 0.9), "tanh": (-0.8, 0.8), "relu": (0.0, math.inf)}.get(
+        output_activation or "identity")
 
 
 def _widths(value: Any, name: str) -> tuple[int, ...]:

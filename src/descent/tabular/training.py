@@ -165,4 +165,4 @@ def recipe_summary(recipe: Recipe) -> dict[str, Any]:
             "weight_decay": recipe.weight_decay, "epochs": recipe.epochs,
             "batch_size": recipe.batch_size, "early_stopping": recipe.early_stopping,
             "validation_fraction": recipe.validation_fraction, "patience": recipe.patience,
-            "tol": recipe.tol}
+            "tol": recipe.tol, "output_activation": recipe.output_activation}
