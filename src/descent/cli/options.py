@@ -47,8 +47,8 @@ class OutputActivation(StrEnum):
 def parse_delimiter(text: str | None) -> str | None:
     """The --delimiter value as one character: ',', ';', '\\t' or 'tab', '|'; None: sniff.
 
-    >>> parse_delimiter("tab"), parse_delimiter(";"), parse_delimiter(None)
-    ('\t', ';', None)
+    >>> parse_delimiter("tab") == chr(9), parse_delimiter(";"), parse_delimiter(None)
+    (True, ';', None)
     """
     if text is None:
         return None

@@ -495,14 +495,12 @@ def _parses(cell: str, fmt: str) -> bool:
 
 
 def _spellings(present: list[str]) -> tuple[str, ...]:
-    """One canonical spelling per category key: the most frequent (ties: the smallest)."""
+    """One canonical spelling per category key: the most frequent (ties: the first seen)."""
     by_key: dict[str, Counter] = {}
     for c in present:
         by_key.setdefault(category_key(c), Counter())[" ".join(c.split())] += 1
-    chosen = []
-    for counts in by_key.values():
-        top = max(counts.values())
-        chosen.append(min(s for s, k in counts.items() if k == top))
+    # max() keeps the first of equal counts, and a Counter keeps the order of first sight
+    chosen = [max(counts.items(), key=lambda item: item[1])[0] for counts in by_key.values()]
     return tuple(sorted(chosen))
 
 
