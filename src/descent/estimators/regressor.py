@@ -40,17 +40,32 @@ class NeuralNetRegressor(RegressorMixin, NeuralNetBase):
         tol: the smallest improvement that counts.
         standardize_inputs: standardize each feature (mean 0, std 1) before the network.
         standardize_target: standardize y for training; predictions are in y's units.
+        output_activation: the output layer's activation: "identity" (default), or
+            "sigmoid" / "tanh" (y's training range is mapped into (0.1, 0.9) / (-0.8,
+            0.8), inside the activation's range) or "relu" (y divided by its root mean
+            square, so y ≥ 0 stays ≥ 0); predictions come back in y's units.
         warm_start: let `fit` continue from the previous fit instead of starting over.
         random_state: seed (int), RandomState or None, for the initial weights, the
             validation split and the shuffling.
         verbose: print one line per epoch (a progress bar on a terminal).
+
+    Sample weights (`fit(X, y, sample_weight=w)`) weigh each row's loss: the cost is
+    Σ w_i·C_i / Σ w_i over a batch, the scalers use weighted means and variances, and rows
+    of weight 0 are left out. With full batches and no early stopping, an integer weight k
+    is exactly k copies of the row (the cost, its gradient and the scalers are the same);
+    with minibatches it is the same in expectation, as an epoch of k copies would visit the
+    row k times in different batches and take more steps. A training that stops at
+    `epochs` while its loss still improves raises scikit-learn's ConvergenceWarning.
+    `save(path)` / `NeuralNetRegressor.load(path)` store the fitted estimator as safetensors
+    weights plus JSON (no pickle); `descent.save(reg, path)` calls `reg.save(path)`.
 
     Fitted attributes: `model_` (the descent network), `loss_curve_` (training loss per
     epoch), `validation_scores_` and `best_validation_score_` (R² on the validation part,
     with early stopping), `best_loss_`, `n_iter_` (epochs run), `t_` (training rows seen),
     `n_features_in_`, `feature_names_in_` (for a DataFrame), `n_outputs_`, `x_scaler_`,
     `y_scaler_` (descent Standardizers; identity maps when standardizing is off; y_scaler_
-    is None without standardize_target), `history_` (the last call's History).
+    is None without standardize_target), `history_` (the last call's History),
+    `best_epoch_` (1-based epoch whose weights were kept, or None).
 
     >>> import numpy as np
     >>> from descent.sklearn import NeuralNetRegressor
@@ -80,6 +95,7 @@ class NeuralNetRegressor(RegressorMixin, NeuralNetBase):
         tol: float = defaults.DEFAULT_TOL,
         standardize_inputs: bool = True,
         standardize_target: bool = True,
+        output_activation: str = "identity",
         warm_start: bool = False,
         random_state: Any = None,
         verbose: bool | int = False,
@@ -99,6 +115,7 @@ class NeuralNetRegressor(RegressorMixin, NeuralNetBase):
         self.tol = tol
         self.standardize_inputs = standardize_inputs
         self.standardize_target = standardize_target
+        self.output_activation = output_activation
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose

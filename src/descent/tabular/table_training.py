@@ -213,8 +213,9 @@ def _fit_rows(typed: Table, target: str, task: str, recipe: Recipe, fit_rows: np
     if val_rows is not None and len(val_rows):
         val_part = typed.take(val_rows)
         unseen = encoder.unseen_counts(val_part)
-        validation = scaled(encoder.transform(val_part, unknown="ignore"),
-                            encoder.transform_target(val_part))
+        y_val = encoder.transform_target(val_part)
+        validation = (*scaled(encoder.transform(val_part, unknown="ignore"), y_val),
+                      None if weights is None else class_weights(y_val, n_out))
     start = time.perf_counter()
     trained = train_network(*scaled(X_fit, y_fit), recipe, task=task, n_outputs=n_out,
                             validation_data=validation, sample_weight=weights, seed=seed,

@@ -63,7 +63,7 @@ def train_network(
     *,
     task: str,
     n_outputs: int,
-    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    validation_data: tuple[np.ndarray, ...] | None = None,
     sample_weight: np.ndarray | None = None,
     seed: int | None = None,
     verbose: bool | int = False,
@@ -96,7 +96,7 @@ def train_network(
     callbacks: list[Callback] = []
     scorer = None
     if validation_data is not None:
-        scorer = ValidationScore(*validation_data, task)
+        scorer = ValidationScore(validation_data[0], validation_data[1], task)
         callbacks.append(scorer)
     if stopping:
         if validation_data is not None and recipe.early_stopping:
