@@ -152,7 +152,7 @@ def sklearn_model(name: str, task: str, X: Any) -> Any:
     pre = ColumnTransformer([
         ("numbers", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numbers),
         ("text", make_pipeline(SimpleImputer(strategy="most_frequent"),
-                               OneHotEncoder(handle_unknown="ignore")), text),
+                               OneHotEncoder(handle_unknown="ignore", sparse_output=False)), text),
     ])
     regression = task == "regression"
     model = {

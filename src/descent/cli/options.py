@@ -10,7 +10,7 @@ CLI_NAMES = {
     "optimizer": "--optimizer", "lr": "--lr", "weight_decay": "--weight-decay",
     "epochs": "--epochs", "batch_size": "--batch-size",
     "validation_fraction": "--val-fraction", "patience": "--patience", "tol": "--tol",
-    "output_activation": "--output-activation",
+    "output_activation": "--output-activation", "ensemble": "--ensemble",
 }
 
 

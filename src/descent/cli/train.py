@@ -61,13 +61,15 @@ predict` needs only the model and a CSV.
 """
 
 
-def _describe(recipe: Recipe, n_in: int, n_out: int) -> str:
+def _describe(recipe: Recipe, n_in: int, n_out: int, n_rows: int) -> str:
     widths = " → ".join(f"{w} {recipe.activation}" for w in recipe.hidden)
+    k = recipe.members(n_rows)
     out = n_out if recipe.output_activation in (None, "identity") else \
         f"{n_out} {recipe.output_activation}"
     layers = f"{n_in} → {widths} → {out}" if widths else f"{n_in} → {out} (linear)"
     stop = (f", early stopping (patience {recipe.patience})" if recipe.early_stopping else "")
-    return (f"network {layers}; {recipe.optimizer} lr {recipe.lr:g}, weight decay "
+    mean = f"the mean of {k} networks " if k > 1 else "network "
+    return (f"{mean}{layers}; {recipe.optimizer} lr {recipe.lr:g}, weight decay "
             f"{recipe.weight_decay:g}, batch {recipe.batch_size}, up to {recipe.epochs} "
             f"epochs{stop}; loss {recipe.loss}")
 
@@ -144,6 +146,10 @@ def train(
         "--output-activation",
         help="The output layer's activation (regression): identity, or sigmoid / tanh / relu "
              "with the target scaled into its range.")] = OutputActivation.identity,
+    ensemble: Annotated[int | None, typer.Option(
+        "--ensemble", show_default=False,
+        help="Networks trained from different seeds and averaged (merged into one) "
+             "[default: 5 up to 10,000 rows, else 1]")] = None,
     loss: Annotated[str | None, typer.Option(
         "--loss", help="mse, quadratic, mae, huber (regression); cross_entropy "
                        "(classification).")] = None,
@@ -151,9 +157,10 @@ def train(
         "--optimizer", help="adamw, adam, sgd, momentum, nesterov, rmsprop.")
     ] = defaults.DEFAULT_OPTIMIZER,
     lr: Annotated[float, typer.Option("--lr", help="Learning rate.")] = defaults.DEFAULT_LR,
-    weight_decay: Annotated[float, typer.Option(
-        "--weight-decay", help="Weight decay (decoupled for adamw).")
-    ] = defaults.DEFAULT_WEIGHT_DECAY,
+    weight_decay: Annotated[float | None, typer.Option(
+        "--weight-decay", show_default=False,
+        help="Weight decay (decoupled for adamw) [default: 0.5 or 0.05, whichever gives "
+             "the lower validation loss]")] = defaults.DEFAULT_WEIGHT_DECAY,
     epochs: Annotated[int, typer.Option(
         "--epochs", help="Most passes over the training rows.")] = defaults.DEFAULT_EPOCHS,
     batch_size: Annotated[int, typer.Option(
@@ -229,7 +236,7 @@ def train(
             early_stopping=val_fraction > 0,
             validation_fraction=val_fraction if val_fraction > 0 else 0.2,
             patience=patience, tol=tol, output_activation=output_activation.value,
-            names=CLI_NAMES,
+            ensemble=ensemble, names=CLI_NAMES,
         )
         schema = infer_schema(table, target, kinds=kinds, features=parse_names(features))
         if not quiet:
@@ -248,7 +255,7 @@ def train(
         if not quiet:
             console.print(_stopped(result))
             console.print(_describe(result.recipe, model.encoder.n_features_,
-                                    model.network.sizes[-1]))
+                                    model.network.sizes[-1], len(table)))
         if result.scores:
             baseline = ("the mean of the training targets" if model.task == "regression"
                         else "the majority class, with the training class shares")

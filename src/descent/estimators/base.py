@@ -72,7 +72,7 @@ class NeuralNetBase(BaseEstimator):
             early_stopping=self.early_stopping, validation_fraction=self.validation_fraction,
             patience=self.n_iter_no_change, tol=self.tol,
             output_activation=getattr(self, "output_activation", "identity"),
-            names=SKLEARN_NAMES,
+            ensemble=self.ensemble, names=SKLEARN_NAMES,
         ).checked(self._task)
 
     def _fitted_before(self) -> bool:
@@ -155,6 +155,8 @@ class NeuralNetBase(BaseEstimator):
         losses = list(history["loss"])
         self.model_ = trained.model
         self._optimizer = trained.optimizer
+        if trained.weight_decay is not None:
+            self.weight_decay_ = trained.weight_decay  # chosen on validation when None
         self.history_ = history
         if continuing:
             self.loss_curve_ = [*self.loss_curve_, *losses]

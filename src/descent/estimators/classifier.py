@@ -52,7 +52,7 @@ class NeuralNetClassifier(ClassifierMixin, NeuralNetBase):
         loss: str = "cross_entropy",
         optimizer: str = defaults.DEFAULT_OPTIMIZER,
         learning_rate: float = defaults.DEFAULT_LR,
-        weight_decay: float = defaults.DEFAULT_WEIGHT_DECAY,
+        weight_decay: float | None = defaults.DEFAULT_WEIGHT_DECAY,
         epochs: int = defaults.DEFAULT_EPOCHS,
         batch_size: int = defaults.DEFAULT_BATCH_SIZE,
         shuffle: bool = True,
@@ -61,6 +61,7 @@ class NeuralNetClassifier(ClassifierMixin, NeuralNetBase):
         n_iter_no_change: int = defaults.DEFAULT_PATIENCE,
         tol: float = defaults.DEFAULT_TOL,
         standardize_inputs: bool = True,
+        ensemble: int | None = None,
         class_weight: Any = None,
         warm_start: bool = False,
         random_state: Any = None,
@@ -80,6 +81,7 @@ class NeuralNetClassifier(ClassifierMixin, NeuralNetBase):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.standardize_inputs = standardize_inputs
+        self.ensemble = ensemble
         self.class_weight = class_weight
         self.warm_start = warm_start
         self.random_state = random_state

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from difflib import get_close_matches
 from typing import Any
 
@@ -181,6 +181,7 @@ class _Fit:
     history: History
     seconds: float
     unseen: dict[str, int]
+    weight_decay: float | None = None
 
 
 def _fit_rows(typed: Table, target: str, task: str, recipe: Recipe, fit_rows: np.ndarray,
@@ -223,7 +224,7 @@ def _fit_rows(typed: Table, target: str, task: str, recipe: Recipe, fit_rows: np
     seconds = time.perf_counter() - start
     model = TabularModel(trained.model, encoder, x_scaler, y_scaler, task,
                          recipe.loss or "mse", schema)
-    return _Fit(model, trained.history, seconds, unseen)
+    return _Fit(model, trained.history, seconds, unseen, trained.weight_decay)
 
 
 def _predict_typed(model: TabularModel, typed: Table) -> np.ndarray:
@@ -417,6 +418,9 @@ def train_table(
 
     notes = _notes(fits, recipe, task, labels, classes, class_weight)
     chosen = int(np.median([_epochs_used(f.history) for f in fits]))
+    decays = [f.weight_decay for f in fits if f.weight_decay is not None]
+    if recipe.weight_decay is None and decays:  # the decay validation chose most often
+        recipe = replace(recipe, weight_decay=max(decays, key=decays.count))
     final = fits[0]
     refit_epochs = None
     if refit:
