@@ -92,13 +92,17 @@ def test_options_reach_the_network(tmp_path):
     path = tmp_path / "m.safetensors"
     result = run("train", *QUICK, "--hidden", "8,4", "--activation", "relu", "--features",
                  "lotsize,bedrooms,airco", "--val-fraction", "0", "--cv", "0", "--no-refit",
-                 "--out", path)
+                 "--ensemble", "1", "--out", path)
     assert result.exit_code == 0, result.output
     model, extra = TabularModel.load(path)
     assert model.network.sizes == [3, 8, 4, 1] and model.network.activation == "relu"
     assert model.input_columns == ["lotsize", "bedrooms", "airco"]
     assert extra["rows"] == {"train": 437, "validation": 0, "test": 109}
     assert "validation" not in result.stdout
+    merged = run("train", *QUICK, "--hidden", "8,4", "--ensemble", "3", "--cv", "0", "--out",
+                 path)
+    assert merged.exit_code == 0, merged.output
+    assert TabularModel.load(path)[0].network.sizes == [11, 24, 12, 1]  # 3 merged into one
 
 
 def test_unseen_categories_get_the_unseen_encoding_with_a_warning(tmp_path):
