@@ -105,10 +105,11 @@ def same_label(a: str) -> str:
     return str(int(x)) if x == int(x) else repr(x)
 
 
-def run_descent(entry: dict, data: Path, extra: list[str]) -> dict[str, Any]:
+def run_descent(entry: dict, data: Path, extra: list[str],
+                src: Path = ROOT / "src") -> dict[str, Any]:
     header, rows, pairs = folds(data / entry["file"], entry["target"], entry["task"])
     j = header.index(entry["target"])
-    env = {**os.environ, **ONE_THREAD, "PYTHONPATH": str(ROOT / "src")}
+    env = {**os.environ, **ONE_THREAD, "PYTHONPATH": str(src)}
     exe = [sys.executable, "-c", "from descent.cli import main; main()"]
     scores, seconds = [], 0.0
     with tempfile.TemporaryDirectory() as tmp:
@@ -251,6 +252,8 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated contenders: " + ",".join(CONTENDERS))
     parser.add_argument("--descent-args", default="", help="extra `descent train` arguments")
     parser.add_argument("--table", action="store_true", help="print the table and stop")
+    parser.add_argument("--src", type=Path, default=ROOT / "src",
+                        help="the descent sources to run (default: this checkout's)")
     args = parser.parse_args()
     suite = json.loads((args.data / "suite.json").read_text())
     results = load_results()
@@ -264,7 +267,7 @@ def main() -> None:
             continue
         for name in contenders:
             if name == "descent":
-                got = run_descent(entry, args.data, args.descent_args.split())
+                got = run_descent(entry, args.data, args.descent_args.split(), args.src)
             else:
                 got = run_sklearn(name, entry, args.data)
             results.setdefault(entry["file"], {})[name] = got
