@@ -12,12 +12,13 @@ from typing import Any
 import numpy as np
 
 from descent.autodiff import Tensor, no_grad
-from descent.data.arrays import as_float_matrix, as_target
+from descent.data.arrays import as_float_batch, as_float_matrix, as_target
 from descent.data.batching import iterate_minibatches
 from descent.errors import DataError, DivergenceError
 from descent.nn import Loss, Module, get_loss
 from descent.optim import Optimizer, get_optimizer
 from descent.train.callbacks import Callback, CallbackList
+from descent.train.conv_plan import compile_conv_step
 from descent.train.history import History
 from descent.train.metrics import LABEL_METRICS, decide, get_metric
 from descent.train.plan import compile_forward, compile_step
@@ -56,9 +57,12 @@ def model_dtype(model: Module) -> np.dtype:
 def predict_array(model: Module, X: np.ndarray, batch_size: int = 8192) -> np.ndarray:
     """Run the model on X in chunks without recording a graph; returns a NumPy array.
 
-    A plain MLP runs as a compiled forward pass (train/plan.py: preallocated buffers,
-    chunks sized for the cache, the chunks spread over the BLAS threads); anything else
-    runs through the engine, `batch_size` rows at a time.
+    X is (N, n_features) for dense networks, (N, C, L) or (N, C, H, W) for convolutional
+    ones. The model runs in evaluation mode (Dropout off, BatchNorm on its running
+    statistics) and is put back in the mode it was in. A plain MLP runs as a compiled
+    forward pass (train/plan.py: preallocated buffers, chunks sized for the cache, the
+    chunks spread over the BLAS threads); anything else runs through the engine,
+    `batch_size` rows at a time.
     """
     X = np.asarray(X, dtype=model_dtype(model))
     if X.ndim == 2 and len(X):
@@ -66,9 +70,14 @@ def predict_array(model: Module, X: np.ndarray, batch_size: int = 8192) -> np.nd
         if forward is not None and X.shape[1] == forward.layers[0][0].in_features:
             return forward(np.ascontiguousarray(X))
     outs = []
-    with no_grad():
-        for start in range(0, len(X), batch_size):
-            outs.append(model(Tensor(X[start:start + batch_size])).data)
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            for start in range(0, len(X), batch_size):
+                outs.append(model(Tensor(X[start:start + batch_size])).data)
+    finally:
+        model.train(was_training)
     return np.concatenate(outs) if outs else np.zeros((0,))
 
 
@@ -148,7 +157,8 @@ def fit(
 ) -> History:
     """Train `model` on (X, y) by minibatch gradient descent; returns the History.
 
-    Shapes: X (N, n_features); y (N,) or (N, n_outputs), or (N,) class indices for
+    Shapes: X (N, n_features), or (N, C, L) / (N, C, H, W) for convolutional networks;
+    y (N,) or (N, n_outputs), or (N,) class indices for
     "cross_entropy". Each epoch visits every example once in batches of `batch_size`
     (shuffled with `seed`); each batch runs forward, backward (the engine's chain rule)
     and one optimizer step. A non-finite loss or weight stops training with a
@@ -159,9 +169,10 @@ def fit(
     `validation_data` is (X_val, y_val) or (X_val, y_val, sample_weight_val): the
     validation loss is then weighted like the training loss.
 
-    `compiled=True` lets `fit` replay a precompiled NumPy plan for plain MLPs (same
-    results as the engine to float rounding, much less overhead); anything the plan does
-    not cover falls back to the engine.
+    `compiled=True` lets `fit` replay a precompiled NumPy plan for plain MLPs and for
+    small convolutional networks (train/plan.py, train/conv_plan.py: same results as the
+    engine to float rounding, much less overhead); anything the plans do not cover falls
+    back to the engine.
 
     >>> import numpy as np, descent as ds
     >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float); y = np.array([0, 1, 1, 0.])
@@ -179,7 +190,7 @@ def fit(
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
     loss_fn = get_loss(loss)
     dtype = model_dtype(model)
-    X = as_float_matrix(X, "X").astype(dtype, copy=False)
+    X = as_float_batch(X, "X").astype(dtype, copy=False)
     y = _target(y, loss_fn, dtype, len(X))
     w = None if sample_weight is None else _weights(sample_weight, len(X))
 
@@ -191,7 +202,7 @@ def fit(
     split_rng, shuffle_rng = (np.random.default_rng(s) for s in seed_seq.spawn(2))
     w_val = None
     if validation_data is not None:
-        X_val = as_float_matrix(validation_data[0], "validation X").astype(dtype, copy=False)
+        X_val = as_float_batch(validation_data[0], "validation X").astype(dtype, copy=False)
         y_val = _target(validation_data[1], loss_fn, dtype, len(X_val))
         if len(validation_data) == 3 and validation_data[2] is not None:
             w_val = _weights(validation_data[2], len(X_val))
@@ -224,8 +235,13 @@ def fit(
     run.callbacks = user_callbacks + ([display] if display else [])
     hooks = CallbackList(run.callbacks, run)
 
+    if loss_fn.name == "cross_entropy" and y.ndim == 1:
+        _check_labels(model, X, y, "y")
+        if X_val is not None and y_val.ndim == 1:
+            _check_labels(model, X_val, y_val, "validation y")
     eager = _eager_step(model, loss_fn, opt)
-    fast = compile_step(model, loss_fn, opt) if compiled and w is None else None
+    fast = (compile_step(model, loss_fn, opt) or compile_conv_step(model, loss_fn, opt)) \
+        if compiled and w is None else None
     # Whether the plan covers a batch depends only on X's dtype and width: decide once.
     step: Step = fast if fast is not None and fast.covers(X[:1]) else eager
     # Per-batch hooks cost a call each per batch; make them only when a callback has one.
@@ -308,6 +324,18 @@ def _target(y: Any, loss: Loss, dtype: np.dtype, n: int) -> np.ndarray:
                             "labels first, e.g. with descent.data.encode_labels)")
         return labels.astype(np.int64)
     return as_target(y, "y", n_samples=n, dtype=dtype)
+
+
+def _check_labels(model: Module, X: np.ndarray, y: np.ndarray, what: str) -> None:
+    """Class indices must name one of the network's outputs, whichever step runs (the
+    compiled one would index past its buffer; say what is wrong before either starts)."""
+    if not len(y) or not len(X):
+        return
+    k = predict_array(model, X[:1]).shape[-1]
+    low, high = int(y.min()), int(y.max())
+    if low < 0 or high >= k:
+        raise DataError(f"{what} has class indices {low}..{high}, but the network has {k} "
+                        f"output{'s' if k != 1 else ''} (classes 0..{k - 1})")
 
 
 def _weights(sample_weight: Any, n: int) -> np.ndarray:
