@@ -142,6 +142,10 @@ def test_output_activation(tmp_path):
     assert result.exit_code == 0, result.output
     model, _ = TabularModel.load(path)
     assert model.network.output_activation == "sigmoid"
+    explained = run("explain", path)  # the chain rule shows the output's derivative
+    assert explained.exit_code == 0, explained.output
+    assert "σ'(z) = σ(z)(1 − σ(z))" in explained.stdout
+    assert "target scaled into the sigmoid output's range" in explained.stdout
     refused = run("train", CHURN, "--target", "churned", "--output-activation", "tanh",
                   "--out", path)
     assert refused.exit_code == 2 and "--output-activation tanh applies to regression" \

@@ -35,7 +35,7 @@ SKLEARN_NAMES = {
     "optimizer": "optimizer", "lr": "learning_rate", "weight_decay": "weight_decay",
     "epochs": "epochs", "batch_size": "batch_size",
     "validation_fraction": "validation_fraction", "patience": "n_iter_no_change",
-    "tol": "tol", "output_activation": "output_activation",
+    "tol": "tol", "output_activation": "output_activation", "ensemble": "ensemble",
 }
 
 

@@ -146,14 +146,15 @@ class Recipe:
         out = "identity" if self.output_activation is None else \
             str(self.output_activation).strip().lower()
         if out not in OUTPUT_ACTIVATIONS:
-            raise ValueError(f"{n['output_activation']} must be one of "
+            raise ValueError(f"{n.get('output_activation', 'output_activation')} must be one of "
                              f"{', '.join(OUTPUT_ACTIVATIONS)}; got {self.output_activation!r}")
         if task == "classification" and out != "identity":
-            raise ValueError(f"{n['output_activation']} {out} applies to regression; a "
+            raise ValueError(f"{n.get('output_activation', 'output_activation')} {out} applies "
+                             "to regression; a "
                              "classifier's outputs are logits turned into probabilities by "
                              "the softmax (leave it at identity)")
         if self.ensemble is not None:
-            _whole(self.ensemble, n["ensemble"], low=1)
+            _whole(self.ensemble, n.get("ensemble", "ensemble"), low=1)
         return Recipe(hidden, activation, loss, optimizer, float(self.lr),
                       None if self.weight_decay is None else float(self.weight_decay),
                       int(self.epochs), int(self.batch_size),
