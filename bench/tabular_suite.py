@@ -190,15 +190,15 @@ def run_sklearn(name: str, entry: dict, data: Path) -> dict[str, Any]:
     return {"scores": scores, "seconds": seconds}
 
 
-def load_results() -> dict[str, Any]:
-    if RESULTS.exists():
-        return json.loads(RESULTS.read_text())
+def load_results(path: Path = RESULTS) -> dict[str, Any]:
+    if path.exists():
+        return json.loads(path.read_text())
     return {}
 
 
-def save_results(results: dict[str, Any]) -> None:
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+def save_results(results: dict[str, Any], path: Path = RESULTS) -> None:
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
 
 
 def table(results: dict[str, Any], suite: list[dict]) -> str:
@@ -252,11 +252,22 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated contenders: " + ",".join(CONTENDERS))
     parser.add_argument("--descent-args", default="", help="extra `descent train` arguments")
     parser.add_argument("--table", action="store_true", help="print the table and stop")
+    parser.add_argument("--results", type=Path, default=RESULTS,
+                        help="the results file (one per concurrent run; merge with --merge)")
+    parser.add_argument("--merge", type=Path, nargs="*", default=[],
+                        help="results files whose entries are copied into --results first")
     parser.add_argument("--src", type=Path, default=ROOT / "src",
                         help="the descent sources to run (default: this checkout's)")
     args = parser.parse_args()
     suite = json.loads((args.data / "suite.json").read_text())
-    results = load_results()
+    results = load_results(args.results)
+    for other in args.merge:
+        for name, entry in load_results(other).items():
+            if name.startswith("_"):
+                continue
+            results.setdefault(name, {}).update(entry)
+    if args.merge:
+        save_results(results, args.results)
     if args.table:
         print(table(results, suite))
         return
@@ -274,7 +285,7 @@ def main() -> None:
             results["_machine"] = {"python": platform.python_version(),
                                    "processor": platform.processor() or platform.machine(),
                                    "cpus": os.cpu_count()}
-            save_results(results)
+            save_results(results, args.results)
             print(f"{entry['file']:32s} {name:8s} {statistics.mean(got['scores']):.4f} "
                   f"± {statistics.stdev(got['scores']):.4f}  {got['seconds']:.1f} s", flush=True)
     print(table(results, suite))

@@ -109,7 +109,7 @@ def test_fitted_attributes_with_early_stopping(windsor):
     assert list(reg.feature_names_in_) == names
     assert reg.n_features_in_ == 11 and reg.n_outputs_ == 1
     assert len(reg.loss_curve_) == reg.n_iter_ == len(reg.validation_scores_)
-    assert reg.model_.sizes == [11, 64, 1]
+    assert reg.model_.sizes == [11, 5 * 64, 1]  # the default ensemble, merged
     # the kept weights are the best validation epoch's: its R² on the validation part
     assert reg.best_validation_score_ == pytest.approx(
         reg.validation_scores_[reg.history_.best_epoch], abs=0)
