@@ -449,18 +449,14 @@ class CompiledStep:
         delta *= scale / (n * k)
         return value
 
-    def __call__(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> float:
-        held = self._held
-        if not held:
-            self.hold()
-        opt = self.optimizer
-        # Plain SGD while nobody looks at the gradients: carry lr through the backward pass
-        # (δ_L scaled by it, so every gradient is), and the update is one pass, w -= lr g.
-        # `release()` divides it out again, so `.grad` reads as the gradient.
-        rate = opt.plain_rate() if held and self._flat else None
+    def gradient(self, x: np.ndarray, y: np.ndarray, scale: float = 1.0) -> float:
+        """Fill `self.grad` with scale · ∂C/∂w for the batch (x, y) and return C, the mean
+        loss; no update. The weights must be held. `scale=len(x)` gives the gradient of
+        the loss summed over the rows, which data-parallel training adds up across
+        machines (descent.distributed)."""
         buf = self._buffers_for(x.shape[0])
         out = self.forward(x, buf)
-        value = self.output_delta(out, y, buf, rate or 1.0)
+        value = self.output_delta(out, y, buf, scale)
         Wb, G, acts = self.Wb, self.G, self._acts
         for l in range(len(acts) - 1, 0, -1):
             delta, below = buf.delta[l], buf.delta[l - 1]
@@ -474,6 +470,18 @@ class CompiledStep:
                 TIMES_DERIVATIVE[act](below, buf.a[l - 1], buf.tmp[l - 1])
         np.matmul(x.T, buf.delta[0], out=G[0][:-1])
         np.matmul(buf.ones, buf.delta[0], out=G[0][-1])
+        return value
+
+    def __call__(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> float:
+        held = self._held
+        if not held:
+            self.hold()
+        opt = self.optimizer
+        # Plain SGD while nobody looks at the gradients: carry lr through the backward pass
+        # (δ_L scaled by it, so every gradient is), and the update is one pass, w -= lr g.
+        # `release()` divides it out again, so `.grad` reads as the gradient.
+        rate = opt.plain_rate() if held and self._flat else None
+        value = self.gradient(x, y, rate or 1.0)
         for p, g in zip(self.params, self._grad_views, strict=True):
             p.grad = g
         done = False
