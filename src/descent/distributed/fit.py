@@ -35,12 +35,12 @@ from descent.distributed.step import (
     part_gradient,
     tree_sum,
 )
-from descent.errors import DivergenceError
 from descent.nn import Loss, Module, get_loss
 from descent.optim import Optimizer, get_optimizer
 from descent.train import Callback, History, ModelCheckpoint, TrainingRun, evaluate
 from descent.train.callbacks import CallbackList
-from descent.train.fit import _check_finite_weights, _CtrlC, model_dtype
+from descent.train.divergence import DivergenceGuard
+from descent.train.fit import _CtrlC, model_dtype
 from descent.train.progress import progress_callback
 
 DEFAULT_SHARDS = 8
@@ -266,9 +266,13 @@ def fit(
         c, n = cluster.call(where, total.result)
         return c / n
 
+    # The same guard as descent.fit (the rows are on the workers: the first round's loss
+    # is the yardstick); on divergence the model keeps the last good epoch's weights.
+    guard = DivergenceGuard(model, None, opt.lr)
     model.train()
     hooks.on_train_begin({})
-    with _CtrlC(run), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with _CtrlC(run), np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
+            guard.restoring():
         for epoch in range(first_epoch, epochs):
             run.epoch = epoch
             hooks.on_epoch_begin(epoch, {})
@@ -278,10 +282,7 @@ def fit(
                     hooks.on_batch_begin(r, {})
                 sums = round_sums(epoch, r)
                 g, value = mean_gradient(sums)
-                if not math.isfinite(value):
-                    raise DivergenceError(
-                        f"training diverged in epoch {epoch + 1}, batch {r + 1}: the loss is "
-                        f"{value}; try a smaller learning rate (it was {opt.lr:g})")
+                guard.batch(value, epoch, r, opt.lr)
                 start = 0
                 for p in params:
                     p.grad = g[start:start + p.data.size].reshape(p.data.shape)
@@ -297,7 +298,7 @@ def fit(
             if run.interrupt_requested and done < rounds:
                 history.interrupted = True
                 break
-            _check_finite_weights(model, epoch, opt.lr)
+            guard.epoch_end(total_loss / max(seen, 1), epoch, rounds)
             logs = {"loss": total_loss / max(seen, 1), "lr": opt.lr}
             if n_val:
                 logs["val_loss"] = val_loss(epoch)
