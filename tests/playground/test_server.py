@@ -80,3 +80,14 @@ def test_addresses_to_open() -> None:
     assert url_for("0.0.0.0", 80) == "http://127.0.0.1:80/"
     assert url_for("::1", 80) == "http://[::1]:80/"
     assert Path(STATIC / "index.html").is_file()
+
+
+def test_tabs_are_bounded(client, monkeypatch) -> None:
+    import descent.playground.server as server
+
+    monkeypatch.setattr(server, "MAX_TABS", 1)
+    with client.websocket_connect("/ws") as first:
+        first.send_json({"type": "setup", "dataset": "xor"})
+        assert first.receive_json()["type"] == "data"
+        with client.websocket_connect("/ws") as second:
+            assert "1 tabs are open already" in second.receive_json()["message"]
