@@ -35,6 +35,7 @@ from descent.distributed.step import (
     part_gradient,
     tree_sum,
 )
+from descent.errors import DivergenceError
 from descent.nn import Loss, Module, get_loss
 from descent.optim import Optimizer, get_optimizer
 from descent.train import Callback, History, ModelCheckpoint, TrainingRun, evaluate
@@ -266,51 +267,53 @@ def fit(
         c, n = cluster.call(where, total.result)
         return c / n
 
-    # The same guard as descent.fit (the rows are on the workers: the first round's loss
-    # is the yardstick); on divergence the model keeps the last good epoch's weights.
+    # The rows are on the workers: the guard's reference is the first round's loss.
     guard = DivergenceGuard(model, None, opt.lr)
     model.train()
     hooks.on_train_begin({})
-    with _CtrlC(run), np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
-            guard.restoring():
-        for epoch in range(first_epoch, epochs):
-            run.epoch = epoch
-            hooks.on_epoch_begin(epoch, {})
-            total_loss, seen, done = 0.0, 0, 0
-            for r in range(rounds):
-                if batch_hooks:
-                    hooks.on_batch_begin(r, {})
-                sums = round_sums(epoch, r)
-                g, value = mean_gradient(sums)
-                guard.batch(value, epoch, r, opt.lr)
-                start = 0
-                for p in params:
-                    p.grad = g[start:start + p.data.size].reshape(p.data.shape)
-                    start += p.data.size
-                opt.step()
-                total_loss += sums[1]
-                seen += sums[2]
-                done += 1
-                if batch_hooks:
-                    hooks.on_batch_end(r, {"loss": value})
-                if run.interrupt_requested:
+    try:
+        with _CtrlC(run), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for epoch in range(first_epoch, epochs):
+                run.epoch = epoch
+                hooks.on_epoch_begin(epoch, {})
+                total_loss, seen, done = 0.0, 0, 0
+                for r in range(rounds):
+                    if batch_hooks:
+                        hooks.on_batch_begin(r, {})
+                    sums = round_sums(epoch, r)
+                    g, value = mean_gradient(sums)
+                    guard.batch(value, epoch, r, opt.lr)
+                    start = 0
+                    for p in params:
+                        p.grad = g[start:start + p.data.size].reshape(p.data.shape)
+                        start += p.data.size
+                    opt.step()
+                    total_loss += sums[1]
+                    seen += sums[2]
+                    done += 1
+                    if batch_hooks:
+                        hooks.on_batch_end(r, {"loss": value})
+                    if run.interrupt_requested:
+                        break
+                if run.interrupt_requested and done < rounds:
+                    history.interrupted = True
                     break
-            if run.interrupt_requested and done < rounds:
-                history.interrupted = True
-                break
-            guard.epoch_end(total_loss / max(seen, 1), epoch, rounds)
-            logs = {"loss": total_loss / max(seen, 1), "lr": opt.lr}
-            if n_val:
-                logs["val_loss"] = val_loss(epoch)
-            if X_val is not None:
-                logs.update(evaluate(model, X_val, y_val, loss_fn, (), "val_"))
-            history.record(epoch, logs)
-            hooks.on_epoch_end(epoch, logs)
-            if run.interrupt_requested:
-                history.interrupted = True
-                break
-            if run.stop_training:
-                break
+                guard.epoch_end(total_loss / max(seen, 1), epoch, rounds)
+                logs = {"loss": total_loss / max(seen, 1), "lr": opt.lr}
+                if n_val:
+                    logs["val_loss"] = val_loss(epoch)
+                if X_val is not None:
+                    logs.update(evaluate(model, X_val, y_val, loss_fn, (), "val_"))
+                history.record(epoch, logs)
+                hooks.on_epoch_end(epoch, logs)
+                if run.interrupt_requested:
+                    history.interrupted = True
+                    break
+                if run.stop_training:
+                    break
+    except DivergenceError:
+        guard.restore()  # the last good weights, not the ones that blew up
+        raise
     hooks.on_train_end(history.last())
     model.eval()
     return history

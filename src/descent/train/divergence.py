@@ -25,8 +25,6 @@ that passed (or the starting weights), and `DivergenceError` names the epoch and
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -135,13 +133,3 @@ class DivergenceGuard:
         """Put the last good weights back into the model."""
         for kept, p in zip(self.good, self.model.parameters(), strict=True):
             np.copyto(p.data, kept)
-
-    @contextmanager
-    def restoring(self) -> Iterator[None]:
-        """Run a training loop; if it raises DivergenceError, put the last good weights
-        back before the error goes on."""
-        try:
-            yield
-        except DivergenceError:
-            self.restore()
-            raise

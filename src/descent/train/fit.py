@@ -13,10 +13,11 @@ import numpy as np
 
 from descent.autodiff import Tensor, no_grad
 from descent.data.arrays import as_float_batch, as_float_matrix, as_target
-from descent.data.batching import iterate_minibatches
+from descent.data.batching import epoch_order, iterate_minibatches
 from descent.errors import DataError, DivergenceError
 from descent.nn import Loss, Module, get_loss
 from descent.optim import Optimizer, get_optimizer
+from descent.train import jit
 from descent.train.callbacks import Callback, CallbackList
 from descent.train.conv_plan import compile_conv_step
 from descent.train.divergence import DivergenceGuard, constant_prediction_loss
@@ -127,6 +128,26 @@ class _CtrlC:
             signal.signal(signal.SIGINT, self.previous)
 
 
+def _jit_epoch(epochs: jit.JitEpochs, order: np.ndarray, hooks: CallbackList | None,
+               run: TrainingRun, guard: DivergenceGuard) -> tuple[float, int]:
+    """One epoch through the numba kernel: (Σ loss·rows, rows seen). The batch hooks (only
+    a progress display's, see `jit.for_fit`) run after each run of batches; Ctrl-C stops
+    at the end of a run, where the weights and the rows seen agree. A divergence found
+    inside a run is raised there too; fit then restores the last good weights."""
+    total, seen = 0.0, 0
+    for b, (rows, value, last_of_run) in enumerate(epochs.epoch(order)):
+        if hooks is not None:
+            hooks.on_batch_begin(b, {})
+        guard.batch(value, run.epoch, b, run.optimizer.lr)
+        total += value * rows
+        seen += rows
+        if hooks is not None:
+            hooks.on_batch_end(b, {"loss": value})
+        if run.interrupt_requested and last_of_run:
+            break
+    return total, seen
+
+
 def _constant_loss(model: Module, X: np.ndarray, y: np.ndarray, loss: Loss) -> float | None:
     """The loss of the best constant prediction, the divergence guard's yardstick."""
     if not len(X):
@@ -154,7 +175,7 @@ def fit(
     seed: int | None = None,
     verbose: bool | int = True,
     resume: str | None = None,
-    compiled: bool = True,
+    compiled: bool | str = True,
 ) -> History:
     """Train `model` on (X, y) by minibatch gradient descent; returns the History.
 
@@ -171,8 +192,11 @@ def fit(
 
     `compiled=True` lets `fit` replay a precompiled NumPy plan for plain MLPs and for
     small convolutional networks (train/plan.py, train/conv_plan.py: same results as the
-    engine to float rounding, much less overhead); anything the plans do not cover falls
-    back to the engine.
+    engine to float rounding, much less overhead), and for small MLPs, where numba is
+    installed and it pays, whole runs of batches compiled by numba (descent.train.jit:
+    equal to the plan to float rounding); anything the plans do not cover falls back to
+    the engine. `compiled="numpy"` keeps to the NumPy plans, `"jit"` takes the numba
+    path wherever it can run, `False` always runs the engine.
 
     >>> import numpy as np, descent as ds
     >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float); y = np.array([0, 1, 1, 0.])
@@ -238,7 +262,7 @@ def fit(
             _check_labels(model, X_val, y_val, "validation y")
     eager = _eager_step(model, loss_fn, opt)
     fast = (compile_step(model, loss_fn, opt) or compile_conv_step(model, loss_fn, opt)) \
-        if compiled and w is None else None
+        if compiled in (True, "numpy", "jit") and w is None else None
     # Whether the plan covers a batch depends only on X's dtype and width: decide once.
     step: Step = fast if fast is not None and fast.covers(X[:1]) else eager
     # Per-batch hooks cost a call each per batch; make them only when a callback has one.
@@ -251,6 +275,11 @@ def fit(
     # every step; the progress display does not look.
     hold = step is fast and all(isinstance(cb, (ProgressBar, ProgressLog))
                                 for cb in with_batch_hooks)
+    # Small networks: whole runs of batches compiled by numba (train/jit.py), if installed
+    # and if it pays; the plan stays the reference.
+    jit_epochs = jit.for_fit(fast if hold else None, X, y, batch_size,
+                             (epochs - first_epoch) * batches, True, compiled) \
+        if compiled in (True, "jit") else None
     guard = DivergenceGuard(model, _constant_loss(model, X, y, loss_fn), opt.lr)
     model.train()
     hooks.on_train_begin({})
@@ -263,8 +292,15 @@ def fit(
                 if hold and fast is not None:
                     fast.hold()
                 total, seen = 0.0, 0
-                for b, idx in enumerate(iterate_minibatches(len(X), batch_size,
-                                                            shuffle=shuffle, rng=shuffle_rng)):
+                if jit_epochs is not None:
+                    total, seen = _jit_epoch(jit_epochs, epoch_order(len(X), shuffle,
+                                                                     shuffle_rng),
+                                             hooks if batch_hooks else None, run, guard)
+                    batches_left: Any = ()
+                else:
+                    batches_left = iterate_minibatches(len(X), batch_size, shuffle=shuffle,
+                                                       rng=shuffle_rng)
+                for b, idx in enumerate(batches_left):
                     if batch_hooks:
                         hooks.on_batch_begin(b, {})
                     # take() copies the rows like X[idx], a little faster for wide rows.
