@@ -93,8 +93,8 @@ def test_a_typed_formula_shows_its_path_and_verdict(page: Any) -> None:
     open_view(page, "tab-descend")
     type_into(page, "formula", "(x - 3)**2 + 1")
     type_into(page, "x0", "-2")
-    view = descend_settled(page, "(x - 3)**2 + 1")
     wait_for(lambda: "steps from -2 to 3" in text(page, "path-info"), what="the path")
+    view = descend_settled(page, "(x - 3)**2 + 1")
     assert text(page, "verdict") == "converging"
     assert int(page.find_element("id", "path-info").get_attribute("data-points")) > 10
     assert view["gd"]["path"][0] == -2.0 and abs(view["gd"]["x"] - 3.0) < 1e-6

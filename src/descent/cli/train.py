@@ -24,6 +24,7 @@ from descent.cli.options import (
     parse_widths,
 )
 from descent.cli.scores_table import evaluation_table, per_class_table, schema_table, scores_table
+from descent.cli.train_big import big_mode, train_big
 from descent.data import Table, load_windsor, read_csv, read_csv_header
 from descent.data.csv_reader import sniff_delimiter
 from descent.data.datasets import WINDSOR_TARGET
@@ -48,6 +49,8 @@ EPILOG = """Examples:
   descent train iris.csv --target species --out iris.safetensors
 
   descent train export.csv --target churned --categorical zip --exclude notes --cv 10
+
+  descent train big.csv --target price --cluster local:4
 
 With no CSV it trains on the embedded Windsor house-price data (546 houses, target price). \
 Each column is read once and printed: numbers (also "26,000", "$1,200", "12%"), \
@@ -203,6 +206,13 @@ def train(
         "--plots", help="Folder for PNG plots: loss curves, predicted vs actual or confusion "
                         "matrix.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final table.")] = False,
+    cluster: Annotated[str | None, typer.Option(
+        "--cluster", help="Train on Dask: local:4 (4 worker processes here) or a scheduler "
+                          "address such as tcp://host:8786.", show_default=False)] = None,
+    stream: Annotated[bool | None, typer.Option(
+        "--stream/--no-stream", show_default=False,
+        help="Read the CSV block by block instead of whole [default: when the file would "
+             "not fit in memory]")] = None,
 ) -> None:
     """Train a network on a CSV table and save it with its preprocessing.
 
@@ -225,6 +235,15 @@ def train(
             raise ValueError(f"--cv takes a number of folds >= 2, or 0 for one split; got {cv}")
         if not out.parent.is_dir():  # say so now, not after training
             raise ValueError(f"--out {out}: the folder {out.parent} does not exist")
+        # Streaming and cluster training read numbers without gaps: the default filling is
+        # not available there, and the big path names the cell when it meets a gap.
+        big_missing = "error" if missing is Missing.median else missing.value
+        if big_mode(csv, stream, cluster, big_missing, plots):
+            assert csv is not None
+            _train_big(console, csv, target, features, task, hidden, activation, loss,
+                       optimizer, lr, weight_decay, epochs, batch_size, val_fraction,
+                       test_fraction, patience, seed, cluster, out, quiet, start)
+            return
         kinds = _kinds(categorical=categorical, numeric=numeric, date=date, exclude=exclude)
         table, source, target = _load(csv, target, parse_delimiter(delimiter), kinds)
         folds = (5 if len(table) <= CV_ROWS else 0) if cv is None else cv
@@ -292,6 +311,38 @@ def train(
             console.print(f"plots in {plots}: {', '.join(Path(f).name for f in files)}")
         if not quiet:
             console.print(f"done in {time.perf_counter() - start:.1f} s")
+
+
+def _train_big(console: Console, csv: Path, target: str | None, features: str | None,
+               task: Task, hidden: str | None, activation: str | None, loss: str | None,
+               optimizer: str, lr: float, weight_decay: float | None, epochs: int,
+               batch_size: int, val_fraction: float, test_fraction: float, patience: int,
+               seed: int, cluster: str | None, out: Path, quiet: bool, start: float) -> None:
+    recipe = Recipe(hidden=parse_widths(hidden), activation=activation, loss=loss,
+                    optimizer=optimizer, lr=lr,
+                    weight_decay=defaults.WEIGHT_DECAYS[0] if weight_decay is None
+                    else weight_decay, epochs=epochs,
+                    batch_size=batch_size, early_stopping=val_fraction > 0,
+                    validation_fraction=val_fraction if val_fraction > 0 else 0.2,
+                    patience=patience, ensemble=1, names=CLI_NAMES)
+    result = train_big(console, csv, target, parse_names(features), task.value, recipe,
+                       val_fraction, test_fraction, seed, cluster, quiet)
+    model = result.model
+    if not quiet:
+        console.print(_describe(result.recipe, model.encoder.n_features_,
+                                model.network.sizes[-1], 0))
+    best = result.history.best_epoch
+    model.save(out, extra={
+        "descent_version": descent.__version__, "data": str(csv.resolve()),
+        "rows": result.rows, "seed": seed, "recipe": recipe_summary(result.recipe),
+        "epochs_run": len(result.history),
+        "best_epoch": None if best is None else best + 1,  # 1-based, as printed
+        "scores": {s.split: s.model for s in result.scores},
+        "trained": "on a Dask cluster" if cluster else "streaming",
+    })
+    console.print(f"saved the model to {out}  (use it: descent predict {out} data.csv)")
+    if not quiet:
+        console.print(f"done in {time.perf_counter() - start:.1f} s")
 
 
 def _kinds(**options: str | None) -> dict[str, str]:

@@ -79,6 +79,7 @@ function rebuild() {
 }
 
 function onSnapshot(snap) {
+  if (!state.info || snap.generation !== state.info.generation) return;  // from an earlier set-up
   state.lastSnapshot = snap;
   state.snapshots += 1;
   if (!net) rebuild();
@@ -106,6 +107,7 @@ function onSnapshot(snap) {
 
 function onData(info) {
   state.info = info;
+  state.lastSnapshot = null;
   showError("");
   if (info.preset === "two-node") {
     $("hidden").value = "1"; $("activation").value = "sigmoid";
