@@ -3,8 +3,9 @@
 Random Sequentials of the layers the plan covers (convolutions of any kernel, stride,
 padding and dilation, narrow and wide, the activations, max and average pools, Flatten,
 Dropout, dense layers), random picture sizes (odd ones included), batch sizes (1, odd),
-float32 and float64, and inputs in C order, Fortran order and strided views. One step of
-each must give the same loss and the same gradient of every parameter as the engine.
+float32 and float64, inputs in C order, Fortran order and strided views, the batch in
+one part or split in 2 or 3 parts, run on one thread or two. Two steps of each must give
+the same loss and the same gradient of every parameter as the engine.
 Pictures of small integers make ties inside pooling windows common: the plan must share
 the gradient among tied maxima exactly as the engine does.
 """
@@ -92,10 +93,12 @@ def _pictures(draw_data, dtype, shape, batch, layout):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(net=networks(), batch=st.sampled_from([1, 2, 5, 8]), seed=st.integers(0, 10**6),
+@given(net=networks(), batch=st.sampled_from([1, 2, 5, 8, 17, 24]),
+       seed=st.integers(0, 10**6), parts=st.sampled_from([1, 2, 3]),
+       threads=st.sampled_from([1, 2]),
        layout=st.sampled_from(["c", "fortran", "strided", "reversed"]),
        loss=st.sampled_from(["cross_entropy", "cross_entropy", "mse"]))
-def test_one_step_equals_the_engine(net, batch, seed, layout, loss):
+def test_one_step_equals_the_engine(net, batch, seed, parts, threads, layout, loss):
     layers, hidden, dtype, shape, rng = net
     model = _finish(layers, hidden, dtype, shape, rng)
     assume(model is not None)
@@ -104,6 +107,7 @@ def test_one_step_equals_the_engine(net, batch, seed, layout, loss):
     opt, twin_opt = (ds.optim.SGD(m.parameters(), lr=0.1) for m in (model, twin))
     step = compile_conv_step(model, loss_fn, opt)
     assert isinstance(step, CompiledConvStep)
+    step.parts, step.threads = parts, threads  # batches of 16 and more split (parts >= 8)
     X, y = _pictures(seed, dtype, shape, batch, layout)
     if loss == "mse":
         y = np.random.default_rng(seed).standard_normal((batch, 3)).astype(dtype)
@@ -171,3 +175,20 @@ def test_a_network_whose_output_is_not_rows_is_not_covered():
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU())
     step = compile_conv_step(model, nn.get_loss("mse"), ds.optim.SGD(model.parameters(), lr=0.1))
     assert step is not None and not step.covers(np.zeros((1, 1, 5, 5), np.float32))
+
+
+def test_the_parts_not_the_threads_decide_the_arithmetic():
+    """Threads only change the speed: the same parts give bit-identical weights."""
+    rng = np.random.default_rng(0)
+    X, y = rng.random((40, 1, 12, 12), dtype=np.float32), rng.integers(0, 3, 40)
+    weights = []
+    for threads in (1, 2):
+        net = nn.ConvNet((1, 12, 12), 3, seed=0)
+        opt = ds.optim.SGD(net.parameters(), lr=0.1)
+        step = compile_conv_step(net, nn.get_loss("cross_entropy"), opt)
+        step.threads = threads
+        for _ in range(3):
+            step(X, y, None)
+        weights.append([p.data.copy() for p in net.parameters()])
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)
