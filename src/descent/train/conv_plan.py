@@ -26,11 +26,12 @@ What makes it fast (measured with bench/lenet.py; docs/benchmarks.md has the num
 - every buffer allocated once per batch size, every product written with `out=`.
 
 Covered: a Sequential that starts with Conv2d and holds Conv2d (any stride, padding,
-dilation), relu / leaky_relu / tanh / sigmoid / identity activations, MaxPool2d and
-AvgPool2d with windows that do not overlap (stride = kernel, no padding), Flatten,
-Dropout and Linear, with any loss and optimizer (the loss of the (N, classes) output runs
-through the engine: a handful of small ops). Anything else (BatchNorm, overlapping or
-padded pools, Conv1d, mixed dtypes) gives None and `fit` uses the engine.
+dilation), BatchNorm2d, relu / leaky_relu / tanh / sigmoid / identity activations,
+MaxPool2d and AvgPool2d with windows that do not overlap (stride = kernel, no padding),
+Flatten, Dropout and Linear, with any loss and optimizer (the loss of the (N, classes)
+output runs through the engine: a handful of small ops). Anything else (overlapping or
+padded pools, GlobalAvgPool, Conv1d, BatchNorm1d, mixed dtypes) gives None and `fit` uses
+the engine.
 tests/train/test_conv_plan.py proves the step equal to the engine on random networks.
 """
 
@@ -46,6 +47,7 @@ from descent.autodiff import Tensor
 from descent.nn import (
     Activation,
     AvgPool2d,
+    BatchNorm2d,
     Conv2d,
     Dropout,
     Flatten,
@@ -370,6 +372,57 @@ class _Pool:
         return dx
 
 
+class _BatchNorm:
+    """BatchNorm2d in training mode (+ its activation), per channel over (m, H, W).
+
+    x̂ = (x - μ)/sqrt(σ² + eps), y = γ x̂ + β, with the batch's mean μ and biased variance
+    σ²; the running statistics move as in the engine (momentum, unbiased variance).
+    Backward, with n = m·H·W values per channel and g = ∂C/∂y:
+        ∂C/∂γ = Σ g x̂,   ∂C/∂β = Σ g,   ∂C/∂x = γ/(n·sqrt(σ² + eps)) (n g - Σ g - x̂ Σ g x̂)
+    """
+
+    def __init__(self, layer: BatchNorm2d, shape: tuple[int, ...]) -> None:
+        if len(shape) != 3 or shape[0] != layer.num_features:
+            raise ValueError("BatchNorm2d does not fit the picture")
+        self.layer, self.act = layer, "identity"
+        self.in_shape = self.out_shape = shape
+
+    def forward(self, x: np.ndarray, m: int) -> np.ndarray:
+        layer, axes = self.layer, (1, 2, 3)
+        n = x.size // layer.num_features
+        if n < 2:
+            raise ValueError(f"BatchNorm2d in training needs more than one value per "
+                             f"channel (got {x.shape[1:]} per channel)")
+        mean = x.mean(axis=axes, keepdims=True)
+        centred = x - mean
+        var = (centred * centred).mean(axis=axes, keepdims=True)
+        self.inv_std = 1.0 / np.sqrt(var + x.dtype.type(layer.eps))
+        self.x_hat = centred * self.inv_std
+        mom = layer.momentum
+        layer.running_mean[...] = (1 - mom) * layer.running_mean + mom * mean.reshape(-1)
+        layer.running_var[...] = ((1 - mom) * layer.running_var
+                                  + mom * var.reshape(-1) * (n / (n - 1)))
+        if layer.weight is None:
+            y = self.x_hat.copy()  # the activation runs in place; x̂ is kept for backward
+        else:
+            y = self.x_hat * layer.weight.data[:, None, None, None] \
+                + layer.bias.data[:, None, None, None]
+        _activate(self.act, y)
+        self.a = y
+        return y
+
+    def backward(self, delta: np.ndarray) -> np.ndarray:
+        layer, axes = self.layer, (1, 2, 3)
+        g = _derivative(self.act, delta, self.a)
+        g_sum = g.sum(axis=axes, keepdims=True)
+        gx_sum = (g * self.x_hat).sum(axis=axes, keepdims=True)
+        gamma = 1 if layer.weight is None else layer.weight.data[:, None, None, None]
+        if layer.weight is not None:
+            self.grads = (gx_sum.reshape(-1), g_sum.reshape(-1))
+        n = g[0].size
+        return (gamma * self.inv_std / n) * (n * g - g_sum - self.x_hat * gx_sum)
+
+
 class _Flatten:
     """(C, m, H, W) channel-major -> (m, C·H·W) in PyTorch's (C, H, W) order."""
 
@@ -443,8 +496,9 @@ class _Plan:
         ops = build()
         self.k = next(i for i, op in enumerate(ops) if isinstance(op, _Flatten))
         self.build, self.bodies, self.head = build, [ops[:self.k]], ops[self.k:]
-        # a Dropout before Flatten draws one mask for the whole batch: one lane only
-        self.one_lane = any(isinstance(op, _Dropout) for op in ops[:self.k])
+        # a Dropout before Flatten draws one mask for the whole batch, and BatchNorm takes
+        # the statistics of the whole batch: one part only
+        self.one_lane = any(isinstance(op, _Dropout | _BatchNorm) for op in ops[:self.k])
 
     def body(self, lane: int) -> list[Any]:
         while len(self.bodies) <= lane:
@@ -500,8 +554,8 @@ class CompiledConvStep:
         ops: list[Any] = []
         for layer in self.model:
             if isinstance(layer, Activation):
-                if not ops or not isinstance(ops[-1], _Conv | _Dense) or ops[-1].act != \
-                        "identity":
+                if not ops or not isinstance(ops[-1], _Conv | _Dense | _BatchNorm) \
+                        or ops[-1].act != "identity":
                     raise ValueError("an activation the plan cannot fuse")
                 ops[-1].act = layer.name
                 continue
@@ -515,6 +569,8 @@ class CompiledConvStep:
                 op = _Flatten(shape)
             elif isinstance(layer, Dropout):
                 op = _Dropout(layer, shape)
+            elif isinstance(layer, BatchNorm2d):
+                op = _BatchNorm(layer, shape)
             elif isinstance(layer, Linear):
                 op = _Dense(layer, shape)
             else:
@@ -597,7 +653,7 @@ class CompiledConvStep:
         finally:
             self.blas.restore()
         for k, op in enumerate(plan.body(0)):  # the parts' gradients, summed
-            if isinstance(op, _Conv):
+            if isinstance(op, _Conv | _BatchNorm) and op.layer.weight is not None:
                 grads = [plan.body(i)[k].grads for i in range(lanes)]
                 for n, p in enumerate((op.layer.weight, op.layer.bias)):
                     if p is not None:
@@ -614,7 +670,7 @@ def compile_conv_step(model: Module, loss: Loss, optimizer: Optimizer) -> Compil
     params = model.parameters()
     if not params or any(p.dtype != params[0].dtype for p in params):
         return None
-    allowed = (Conv2d, MaxPool2d, AvgPool2d, Flatten, Dropout, Linear, Activation)
+    allowed = (Conv2d, BatchNorm2d, MaxPool2d, AvgPool2d, Flatten, Dropout, Linear, Activation)
     for layer in model:
         if not isinstance(layer, allowed):
             return None
