@@ -91,7 +91,8 @@ def _pictures(draw_data, dtype, shape, batch, layout):
     return X, rng.integers(0, 3, batch)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Examples from the hypothesis profile (tests/conftest.py): modest locally, many in CI.
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(net=networks(), batch=st.sampled_from([1, 2, 5, 8]), seed=st.integers(0, 10**6),
        layout=st.sampled_from(["c", "fortran", "strided", "reversed"]),
        loss=st.sampled_from(["cross_entropy", "cross_entropy", "mse"]))
