@@ -94,7 +94,11 @@ def _pictures(draw_data, dtype, shape, batch, layout, ties):
     return X, rng.integers(0, 3, batch)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Examples from the hypothesis profile (tests/conftest.py): modest locally, more in CI, but
+# at most 150: each example trains two small CNNs twice (about 0.5 s), and the whole suite
+# must stay within its time on 2 cores.
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          max_examples=min(settings.default.max_examples, 150))
 @given(net=networks(), batch=st.sampled_from([1, 2, 5, 8, 17, 24]),
        seed=st.integers(0, 10**6), parts=st.sampled_from([1, 2, 3]),
        threads=st.sampled_from([1, 2]),

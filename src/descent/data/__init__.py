@@ -23,6 +23,7 @@ from descent.data.encoding import ColumnEncoding, TableEncoder
 from descent.data.frames import table_from_columns, table_from_frame
 from descent.data.missing import fill_missing, fit_fill_values
 from descent.data.scaling import Standardizer
+from descent.data.shapes import make_circle, make_spiral
 from descent.data.splits import kfold_indices, split_indices, train_test_indices
 from descent.data.table import Table
 from descent.data.target import TargetEncoder, encode_labels, infer_task
@@ -50,7 +51,9 @@ __all__ = [
     "load_digits",
     "load_windsor",
     "load_windsor_xy",
+    "make_circle",
     "make_moons",
+    "make_spiral",
     "make_xor",
     "n_batches",
     "read_csv",
