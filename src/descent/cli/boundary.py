@@ -76,6 +76,7 @@ def user_errors() -> Iterator[None]:
         message = _describe_os_error(error) if isinstance(error, OSError) \
             and not isinstance(error, DescentError) else str(error)
         raise fail(message) from None
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr, flush=True)
+    except KeyboardInterrupt as stop:
+        # Ctrl-C: exit 130 with one line; a command may say what it kept in the message.
+        print(str(stop) or "interrupted", file=sys.stderr, flush=True)
         raise typer.Exit(INTERRUPTED) from None

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from descent.cli.boundary import user_errors
+from descent.cli.outputs import check_outputs
 from descent.explain.formula import parse_formula
 from descent.explain.minimize import (
     MinimizeResult,
@@ -156,6 +157,7 @@ def descend(
     """
     console = Console(soft_wrap=True, highlight=False)
     with user_errors():
+        check_outputs({"--plot": plot}, [])
         parsed = parse_formula(formula)
         start = _parse_start(x0, parsed.variables)
         if not (np.isfinite(lr) and lr > 0):

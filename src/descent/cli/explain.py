@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +14,8 @@ from rich.table import Table
 from descent.cli.boundary import user_errors
 from descent.cli.train import EMBEDDED
 from descent.data import Table as DataTable
-from descent.data import load_windsor, read_csv
+from descent.data import load_windsor, read_csv_header, read_csv_row
+from descent.data.table import CATEGORICAL, NUMERIC
 from descent.explain.chain import chain_rule, resolve_parameter
 from descent.explain.tables import fmt, print_chain
 from descent.tabular.model import TabularModel
@@ -35,17 +35,36 @@ by its name in the model (0.weight, 0.bias, 2.weight, ...). A weight W_l has sha
 """
 
 
-def _load_rows(csv: Path | None, extra: dict, model_path: Path) -> DataTable:
-    if csv is not None:
-        return read_csv(csv, missing="keep")
-    data = extra.get("data")
-    if data == EMBEDDED:
+def _load_row(csv: Path | None, row: int, model: TabularModel, extra: dict,
+              model_path: Path) -> DataTable:
+    """Row `row` (1-based) as a one-row table, from a file the user named.
+
+    The model's metadata only names the data it was trained on; descent never opens a path
+    written inside a model file (a crafted file could point it anywhere).
+    """
+    if csv is None:
+        if extra.get("data") != EMBEDDED:
+            name = extra.get("data")
+            trained = f" (it was trained on {name})" if isinstance(name, str) and name else ""
+            raise ValueError(f"{model_path} was not trained on the embedded data{trained}: "
+                             "give the rows with --csv FILE")
         # Name it by what it is, not by its path inside the installed package.
-        return dataclasses.replace(load_windsor(), path="windsor_housing.csv (embedded)")
-    if isinstance(data, str) and os.path.isfile(data):
-        return read_csv(data, missing="keep")
-    raise ValueError(f"{model_path} was not trained on the embedded data and its training file "
-                     f"{data!r} is not there; give the rows with --csv FILE")
+        rows = dataclasses.replace(load_windsor(), path="windsor_housing.csv (embedded)")
+        if row > len(rows):
+            raise ValueError(f"--row {row} is past the end: {rows.source} has {len(rows)} "
+                             "data rows")
+        return rows.take([row - 1])
+    kinds = model.encoder.reader_kinds()
+    kinds[model.target] = NUMERIC if model.task == "regression" else CATEGORICAL
+    header = read_csv_header(csv)
+    if model.target not in header:
+        raise ValueError(f"{csv} has no {model.target!r} column: the chain rule needs the "
+                         "row's target to compute the cost")
+    try:  # only the model's columns: one row, whatever the width or length of the file
+        return read_csv_row(csv, row - 1, expected_columns=[*model.input_columns,
+                                                            model.target], kinds=kinds)
+    except IndexError as error:
+        raise ValueError(f"--row {row} is past the end: {error}") from None
 
 
 def _parse_index(text: str | None) -> tuple[int, ...] | None:
@@ -82,8 +101,9 @@ def explain(
         "--index", show_default=False,
         help="Its entry: i,j for a weight, j for a bias [default: the first, 0,0 or 0]")] = None,
     csv: Annotated[Path | None, typer.Option(
-        "--csv", help="Take the row from this CSV (default: the data the model was trained "
-                      "on).")] = None,
+        "--csv", help="Take the row from this CSV (needed unless the model was trained on "
+                      "the embedded data: a model file never makes descent open a file).")
+    ] = None,
 ) -> None:
     """Show the chain rule for one weight of a trained model on one row of data.
 
@@ -99,14 +119,7 @@ def explain(
             resolve_parameter(model.network, param, where)
         except ValueError as error:
             raise ValueError(f"--param {param}: {error}") from None
-        rows = _load_rows(csv, extra, model_path)
-        if row > len(rows):
-            raise ValueError(f"--row {row} is past the end: {rows.source} has {len(rows)} data "
-                             "rows")
-        one = rows.take([row - 1])
-        if model.target not in one.values:
-            raise ValueError(f"{rows.source} has no {model.target!r} column: the chain rule "
-                             "needs the row's target to compute the cost")
+        one = _load_row(csv, row, model, extra, model_path)
         X = model.features(one)
         y = model.encoder.transform_target(one)
         prediction = model.predict_outputs(predict_array(model.network, X)).values[0]

@@ -25,6 +25,9 @@ from descent.train import predict_array
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+#: Every file `write_training_plots` may write in its folder.
+PLOT_FILES = ("loss.png", "predicted_vs_actual.png", "confusion.png", "decision_boundary.png")
+
 
 def confusion_figure(y: np.ndarray, predicted: np.ndarray, classes: list[str],
                      title: str) -> Figure:

@@ -11,6 +11,7 @@ import typer
 
 from descent.cli.boundary import user_errors
 from descent.cli.options import Unknown
+from descent.cli.outputs import check_outputs
 from descent.io import atomic_write
 from descent.tabular.csv_predict import DEFAULT_CHUNK_ROWS, write_predictions
 from descent.tabular.model import TabularModel
@@ -51,6 +52,7 @@ def predict(
     the scalers), then the network; regression predictions are in the target's units.
     """
     with user_errors():
+        check_outputs({"--out": out}, [model_path, csv])
         model, _ = TabularModel.load(model_path)
         mode = None if unknown is None else unknown.value
         if out is None:

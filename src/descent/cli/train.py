@@ -13,6 +13,8 @@ from rich.console import Console
 import descent
 from descent.cli.boundary import user_errors
 from descent.cli.options import CLI_NAMES, Missing, Task, parse_names, parse_widths
+from descent.cli.outputs import check_outputs
+from descent.cli.plots import PLOT_FILES
 from descent.cli.scores_table import scores_table
 from descent.data import Table, load_windsor, read_csv
 from descent.data.datasets import WINDSOR_TARGET
@@ -130,8 +132,8 @@ def train(
         if val_fraction + test_fraction >= 1:
             raise ValueError(f"--val-fraction + --test-fraction must be below 1 to leave "
                              f"training rows, got {val_fraction} + {test_fraction}")
-        if not out.parent.is_dir():  # say so now, not after training
-            raise ValueError(f"--out {out}: the folder {out.parent} does not exist")
+        # Every output checked now, not after training: never onto an input, never lost.
+        check_outputs({"--out": out}, [csv], {"--plots": (plots, PLOT_FILES)})
         table, source, target = _load(csv, target, missing)
         recipe = Recipe(
             hidden=parse_widths(hidden), activation=activation, loss=loss, optimizer=optimizer,
@@ -152,6 +154,11 @@ def train(
             missing=missing.value, verbose=not quiet,
         )
         model = result.model
+        if result.history.interrupted and len(result.history) == 0:
+            # Not one full epoch: an untrained model must not replace a trained one.
+            kept = f"; {out} is unchanged" if out.exists() else ""
+            raise KeyboardInterrupt(f"interrupted before the first epoch finished: nothing "
+                                    f"saved{kept}")
         sizes = {k: len(v) for k, v in result.splits.items()}
         if not quiet:
             console.print(_stopped(result))
@@ -165,7 +172,8 @@ def train(
                                    f"a baseline that predicts {baseline}"))
         model.save(out, extra={
             "descent_version": descent.__version__,
-            "data": EMBEDDED if csv is None else str(csv.resolve()),
+            # The file's name only: a model file must never point descent at a path.
+            "data": EMBEDDED if csv is None else csv.name,
             "rows": sizes, "seed": seed, "recipe": recipe_summary(result.recipe),
             "epochs_run": len(result.history), "best_epoch": result.history.best_epoch,
             "scores": {s.split: s.model for s in result.scores},
@@ -178,6 +186,9 @@ def train(
             console.print(f"plots in {plots}: {', '.join(Path(f).name for f in files)}")
         if not quiet:
             console.print(f"done in {time.perf_counter() - start:.1f} s")
+        if result.history.interrupted:
+            raise KeyboardInterrupt(f"interrupted after {len(result.history)} epoch(s); "
+                                    f"saved the model to {out}")
 
 
 def _load(csv: Path | None, target: str | None, missing: Missing) -> tuple[Table, str, str]:

@@ -354,3 +354,40 @@ def read_csv_header(path: str | os.PathLike[str], *, delimiter: str = ",") -> li
     display, f = _open(path)
     with f:
         return list(_RowSource(f, display, delimiter, None).header)
+
+
+def read_csv_row(
+    path: str | os.PathLike[str],
+    row: int,
+    *,
+    delimiter: str = ",",
+    expected_columns: Sequence[str] | None = None,
+    kinds: Mapping[str, str] | None = None,
+    missing: str = "keep",
+) -> Table:
+    """One data row (0-based `row`) of a CSV file as a one-row `Table`, reading the file
+    once and holding one record at a time, so a file of any size costs one row of memory.
+
+    Give `kinds` for columns whose kind must not be guessed from one cell. Raises
+    IndexError naming the number of data rows when `row` is past the end, and DataError as
+    `read_csv` does.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_text("x,c\\n1,a\\n2,b\\n")
+    >>> t = read_csv_row(p, 1)
+    >>> t.values["x"].tolist(), t.line_numbers.tolist()
+    ([2.0], [3])
+    """
+    if isinstance(row, bool) or not isinstance(row, int | np.integer) or row < 0:
+        raise ValueError(f"row must be a whole number >= 0, got {row!r}")
+    display, f = _open(path)
+    with f:
+        source = _RowSource(f, display, delimiter, expected_columns)
+        count = 0
+        for line, fields in source.rows():
+            if count == row:
+                return build_table(source.columns, [fields], np.array([line], np.int64),
+                                   path=display, kinds=kinds, missing=missing)
+            count += 1
+    raise IndexError(f"{display} has {count} data row{'s' if count != 1 else ''}")
