@@ -14,7 +14,7 @@ from rich.table import Table
 from descent.cli.boundary import user_errors
 from descent.cli.train import EMBEDDED
 from descent.data import Table as DataTable
-from descent.data import load_windsor, read_csv_header, read_csv_row
+from descent.data import load_windsor, read_csv_row
 from descent.data.table import CATEGORICAL, NUMERIC
 from descent.explain.chain import chain_rule, resolve_parameter
 from descent.explain.tables import fmt, print_chain
@@ -56,15 +56,14 @@ def _load_row(csv: Path | None, row: int, model: TabularModel, extra: dict,
         return rows.take([row - 1])
     kinds = model.encoder.reader_kinds()
     kinds[model.target] = NUMERIC if model.task == "regression" else CATEGORICAL
-    header = read_csv_header(csv)
-    if model.target not in header:
-        raise ValueError(f"{csv} has no {model.target!r} column: the chain rule needs the "
-                         "row's target to compute the cost")
-    try:  # only the model's columns: one row, whatever the width or length of the file
-        return read_csv_row(csv, row - 1, expected_columns=[*model.input_columns,
-                                                            model.target], kinds=kinds)
+    try:  # one row, read once (a pipe works too), whatever the length of the file
+        one = read_csv_row(csv, row - 1, kinds=kinds)
     except IndexError as error:
         raise ValueError(f"--row {row} is past the end: {error}") from None
+    if model.target not in one.values:
+        raise ValueError(f"{csv} has no {model.target!r} column: the chain rule needs the "
+                         "row's target to compute the cost")
+    return one.select([*model.input_columns, model.target])
 
 
 def _parse_index(text: str | None) -> tuple[int, ...] | None:

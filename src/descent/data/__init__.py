@@ -18,6 +18,7 @@ from descent.data.batching import check_batch_size, iterate_minibatches, n_batch
 from descent.data.cells import MISSING_TOKENS
 from descent.data.columns import infer_kind
 from descent.data.csv_reader import (
+    iter_csv_blocks,
     iter_csv_chunks,
     iter_records,
     read_csv,
@@ -49,6 +50,7 @@ __all__ = [
     "fit_fill_values",
     "infer_kind",
     "infer_task",
+    "iter_csv_blocks",
     "iter_csv_chunks",
     "iter_records",
     "iterate_minibatches",

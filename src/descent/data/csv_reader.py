@@ -391,3 +391,90 @@ def read_csv_row(
                                    path=display, kinds=kinds, missing=missing)
             count += 1
     raise IndexError(f"{display} has {count} data row{'s' if count != 1 else ''}")
+
+
+#: The most cells `iter_csv_blocks` holds at once (text cells kept for the pass-through,
+#: plus the caller's output cells): about 100 MB of Python strings.
+MAX_BLOCK_CELLS = 1_000_000
+
+
+def iter_csv_blocks(
+    path: str | os.PathLike[str],
+    columns: Sequence[str],
+    *,
+    chunk_rows: int = 10_000,
+    extra_cells: int = 0,
+    max_cells: int = MAX_BLOCK_CELLS,
+    delimiter: str = ",",
+    kinds: Mapping[str, str] | None = None,
+    missing: str = "error",
+) -> tuple[list[str], Iterator[tuple[Table, list[list[str]]]]]:
+    """Read a CSV file once, in blocks: (header, iterator of (table, records)).
+
+    Each block's `table` holds only `columns`, parsed and checked as `iter_csv_chunks` does
+    (the other columns are never parsed, so gaps or odd text in them are not errors);
+    `records` are the block's rows as the file's stripped text fields, every column, for a
+    caller that writes them back out. The file is opened and read once, so a pipe, a FIFO
+    or /dev/stdin works. A block has at most `chunk_rows` rows, and fewer when its rows
+    are wide: rows × (columns in the file + `extra_cells`) stays under `max_cells`, so
+    memory does not grow with the width of the file or of the caller's output per row.
+
+    Raises DataError naming the file when a column in `columns` is not in the header.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_text("x,notes\\n1,\\n2,??\\n")
+    >>> header, blocks = iter_csv_blocks(p, ["x"])
+    >>> [(t.values["x"].tolist(), records) for t, records in blocks]
+    [([1.0, 2.0], [['1', ''], ['2', '??']])]
+    """
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be a whole number >= 1, got {chunk_rows!r}")
+    if missing not in ("error", "keep"):
+        raise ValueError(f"missing must be 'error' or 'keep' when reading in blocks, got "
+                         f"{missing!r}")
+    display, f = _open(path)
+    try:
+        source = _RowSource(f, display, delimiter, columns)
+    except BaseException:
+        f.close()
+        raise
+    width = len(source.header) + max(int(extra_cells), 0)
+    rows_per_block = max(1, min(chunk_rows, max_cells // max(width, 1)))
+    return list(source.header), _blocks(f, source, rows_per_block, dict(kinds or {}), missing)
+
+
+def _blocks(f: BinaryIO, source: _RowSource, rows_per_block: int, kinds: dict[str, str],
+            missing: str) -> Iterator[tuple[Table, list[list[str]]]]:
+    with f:
+        m = len(source.header)
+        lines: list[int] = []
+        records: list[list[str]] = []
+        seen_rows = False
+        for line, fields in source.records:
+            if len(fields) != m:
+                raise DataError(
+                    f"{source.display}, line {line}: {len(fields)} field(s), but the header "
+                    f"(line {source.header_line}) has {m}"
+                )
+            lines.append(line)
+            records.append(fields)
+            if len(records) == rows_per_block:
+                table = _records_block(source, records, lines, kinds, missing)
+                # As in iter_csv_chunks: a kind shown by this block is fixed for the next.
+                shown = {n: k for n, k in table.kinds.items() if not table.missing_mask(n).all()}
+                kinds = {**shown, **kinds}
+                seen_rows = True
+                yield table, records
+                lines, records = [], []
+        if records:
+            yield _records_block(source, records, lines, kinds, missing), records
+        elif not seen_rows:
+            raise source.no_rows_error()
+
+
+def _records_block(source: _RowSource, records: list[list[str]], lines: list[int],
+                   kinds: dict[str, str], missing: str) -> Table:
+    rows = [[fields[j] for j in source.positions] for fields in records]
+    return build_table(source.columns, rows, np.array(lines, np.int64), path=source.display,
+                       kinds=kinds, missing=missing)
