@@ -56,6 +56,9 @@ def predict(
         model, _ = TabularModel.load(model_path)
         mode = None if unknown is None else unknown.value
         if out is None:
+            if sys.stdout is None:  # started with stdout closed (`>&-`)
+                raise ValueError("standard output is closed: give --out FILE to write the "
+                                 "predictions to a file")
             n = write_predictions(model, csv, sys.stdout, chunk_rows=chunk_rows, unknown=mode)
             sys.stdout.flush()
             return

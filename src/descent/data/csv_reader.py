@@ -35,6 +35,8 @@ _SIGNATURES = (
 
 def _open(path: str | os.PathLike[str]) -> tuple[str, BinaryIO]:
     display = os.fspath(path)
+    if display == "-":  # the usual name for standard input; closing ours leaves it open
+        return "standard input", os.fdopen(os.dup(0), "rb")
     p = Path(display)
     if not p.exists():
         raise DataError(f"{display}: no such file")
@@ -404,7 +406,7 @@ def iter_csv_blocks(
     *,
     chunk_rows: int = 10_000,
     extra_cells: int = 0,
-    max_cells: int = MAX_BLOCK_CELLS,
+    max_cells: int | None = None,
     delimiter: str = ",",
     kinds: Mapping[str, str] | None = None,
     missing: str = "error",
@@ -416,7 +418,8 @@ def iter_csv_blocks(
     `records` are the block's rows as the file's stripped text fields, every column, for a
     caller that writes them back out. The file is opened and read once, so a pipe, a FIFO
     or /dev/stdin works. A block has at most `chunk_rows` rows, and fewer when its rows
-    are wide: rows × (columns in the file + `extra_cells`) stays under `max_cells`, so
+    are wide: rows × (columns in the file + `extra_cells`) stays under `max_cells`
+    (default `MAX_BLOCK_CELLS`), so
     memory does not grow with the width of the file or of the caller's output per row.
 
     Raises DataError naming the file when a column in `columns` is not in the header.
@@ -440,7 +443,8 @@ def iter_csv_blocks(
         f.close()
         raise
     width = len(source.header) + max(int(extra_cells), 0)
-    rows_per_block = max(1, min(chunk_rows, max_cells // max(width, 1)))
+    budget = MAX_BLOCK_CELLS if max_cells is None else max_cells
+    rows_per_block = max(1, min(chunk_rows, budget // max(width, 1)))
     return list(source.header), _blocks(f, source, rows_per_block, dict(kinds or {}), missing)
 
 
