@@ -16,12 +16,14 @@ from descent.cli.options import CLI_NAMES, Missing, Task, parse_names, parse_wid
 from descent.cli.outputs import check_outputs
 from descent.cli.plots import PLOT_FILES
 from descent.cli.scores_table import scores_table
+from descent.cli.train_big import big_mode, train_big
 from descent.data import Table, load_windsor, read_csv
 from descent.data.datasets import WINDSOR_TARGET
 from descent.tabular import recipe as defaults
 from descent.tabular.recipe import Recipe
 from descent.tabular.table_training import TrainResult, train_table
 from descent.tabular.training import recipe_summary
+from descent.train import History
 
 DEFAULT_OUT = Path("model.safetensors")
 EMBEDDED = "embedded:windsor_housing.csv"
@@ -33,6 +35,8 @@ EPILOG = """Examples:
   descent train houses.csv --target price --hidden 32,16 --plots plots/
 
   descent train iris.csv --target species --out iris.safetensors
+
+  descent train big.csv --target price --cluster local:4
 
 With no CSV it trains on the embedded Windsor house-price data (546 houses, target price). \
 Text columns are encoded (yes/no as 1/0, other text one-hot) and the encoding is stored in \
@@ -114,6 +118,13 @@ def train(
         "--plots", help="Folder for PNG plots: loss curves, predicted vs actual or confusion "
                         "matrix.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final table.")] = False,
+    cluster: Annotated[str | None, typer.Option(
+        "--cluster", help="Train on Dask: local:4 (4 worker processes here) or a scheduler "
+                          "address such as tcp://host:8786.", show_default=False)] = None,
+    stream: Annotated[bool | None, typer.Option(
+        "--stream/--no-stream", show_default=False,
+        help="Read the CSV block by block instead of whole [default: when the file would "
+             "not fit in memory]")] = None,
 ) -> None:
     """Train a network on a CSV table and save it with its preprocessing.
 
@@ -134,6 +145,12 @@ def train(
                              f"training rows, got {val_fraction} + {test_fraction}")
         # Every output checked now, not after training: never onto an input, never lost.
         check_outputs({"--out": out}, [csv], {"--plots": (plots, PLOT_FILES)})
+        if big_mode(csv, stream, cluster, missing.value, plots):
+            assert csv is not None
+            _train_big(console, csv, target, features, task, hidden, activation, loss,
+                       optimizer, lr, weight_decay, epochs, batch_size, val_fraction,
+                       test_fraction, patience, seed, cluster, out, quiet, start)
+            return
         table, source, target = _load(csv, target, missing)
         recipe = Recipe(
             hidden=parse_widths(hidden), activation=activation, loss=loss, optimizer=optimizer,
@@ -154,11 +171,7 @@ def train(
             missing=missing.value, verbose=not quiet,
         )
         model = result.model
-        if result.history.interrupted and len(result.history) == 0:
-            # Not one full epoch: an untrained model must not replace a trained one.
-            kept = f"; {out} is unchanged" if out.exists() else ""
-            raise KeyboardInterrupt(f"interrupted before the first epoch finished: nothing "
-                                    f"saved{kept}")
+        _refuse_untrained(result.history, out)
         sizes = {k: len(v) for k, v in result.splits.items()}
         if not quiet:
             console.print(_stopped(result))
@@ -186,9 +199,52 @@ def train(
             console.print(f"plots in {plots}: {', '.join(Path(f).name for f in files)}")
         if not quiet:
             console.print(f"done in {time.perf_counter() - start:.1f} s")
-        if result.history.interrupted:
-            raise KeyboardInterrupt(f"interrupted after {len(result.history)} epoch(s); "
-                                    f"saved the model to {out}")
+        _say_interrupted(result.history, out)
+
+
+def _refuse_untrained(history: History, out: Path) -> None:
+    """Ctrl-C before one full epoch: an untrained model must not replace a trained one."""
+    if history.interrupted and len(history) == 0:
+        kept = f"; {out} is unchanged" if out.exists() else ""
+        raise KeyboardInterrupt(f"interrupted before the first epoch finished: nothing "
+                                f"saved{kept}")
+
+
+def _say_interrupted(history: History, out: Path) -> None:
+    """After saving what an interrupted run learned: exit 130, saying so (boundary.py)."""
+    if history.interrupted:
+        raise KeyboardInterrupt(f"interrupted after {len(history)} epoch(s); saved the model "
+                                f"to {out}")
+
+
+def _train_big(console: Console, csv: Path, target: str | None, features: str | None,
+               task: Task, hidden: str | None, activation: str | None, loss: str | None,
+               optimizer: str, lr: float, weight_decay: float, epochs: int, batch_size: int,
+               val_fraction: float, test_fraction: float, patience: int, seed: int,
+               cluster: str | None, out: Path, quiet: bool, start: float) -> None:
+    recipe = Recipe(hidden=parse_widths(hidden), activation=activation, loss=loss,
+                    optimizer=optimizer, lr=lr, weight_decay=weight_decay, epochs=epochs,
+                    batch_size=batch_size, early_stopping=val_fraction > 0,
+                    validation_fraction=val_fraction if val_fraction > 0 else 0.2,
+                    patience=patience, names=CLI_NAMES)
+    result = train_big(console, csv, target, parse_names(features), task.value, recipe,
+                       val_fraction, test_fraction, seed, cluster, quiet)
+    model = result.model
+    _refuse_untrained(result.history, out)
+    if not quiet:
+        console.print(_describe(result.recipe, model.encoder.n_features_,
+                                model.network.sizes[-1]))
+    model.save(out, extra={
+        "descent_version": descent.__version__, "data": csv.name,
+        "rows": result.rows, "seed": seed, "recipe": recipe_summary(result.recipe),
+        "epochs_run": len(result.history), "best_epoch": result.history.best_epoch,
+        "scores": {s.split: s.model for s in result.scores},
+        "trained": "on a Dask cluster" if cluster else "streaming",
+    })
+    console.print(f"saved the model to {out}  (use it: descent predict {out} data.csv)")
+    if not quiet:
+        console.print(f"done in {time.perf_counter() - start:.1f} s")
+    _say_interrupted(result.history, out)
 
 
 def _load(csv: Path | None, target: str | None, missing: Missing) -> tuple[Table, str, str]:

@@ -13,7 +13,7 @@ input raises `descent.errors.DataError` with one line naming file, line and colu
     (109, 11)
 """
 
-from descent.data.arrays import as_float_matrix, as_target, as_xy
+from descent.data.arrays import as_float_batch, as_float_matrix, as_target, as_xy
 from descent.data.batching import check_batch_size, iterate_minibatches, n_batches
 from descent.data.cells import MISSING_TOKENS
 from descent.data.columns import infer_kind
@@ -30,6 +30,7 @@ from descent.data.encoding import ColumnEncoding, TableEncoder
 from descent.data.frames import table_from_columns, table_from_frame
 from descent.data.missing import fill_missing, fit_fill_values
 from descent.data.scaling import Standardizer
+from descent.data.shapes import make_circle, make_spiral
 from descent.data.splits import kfold_indices, split_indices, train_test_indices
 from descent.data.table import Table
 from descent.data.target import TargetEncoder, encode_labels, infer_task
@@ -41,7 +42,7 @@ __all__ = [
     "Table",
     "TableEncoder",
     "TargetEncoder",
-    "as_float_matrix",
+    "as_float_batch", "as_float_matrix",
     "as_target",
     "as_xy",
     "check_batch_size",
@@ -58,7 +59,9 @@ __all__ = [
     "load_digits",
     "load_windsor",
     "load_windsor_xy",
+    "make_circle",
     "make_moons",
+    "make_spiral",
     "make_xor",
     "n_batches",
     "read_csv",

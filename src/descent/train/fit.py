@@ -12,12 +12,15 @@ from typing import Any
 import numpy as np
 
 from descent.autodiff import Tensor, no_grad
-from descent.data.arrays import as_float_matrix, as_target
-from descent.data.batching import iterate_minibatches
+from descent.data.arrays import as_float_batch, as_float_matrix, as_target
+from descent.data.batching import epoch_order, iterate_minibatches
 from descent.errors import DataError, DivergenceError, ModelFileError
 from descent.nn import Loss, Module, get_loss
 from descent.optim import Optimizer, get_optimizer
+from descent.train import jit
 from descent.train.callbacks import Callback, CallbackList
+from descent.train.conv_plan import compile_conv_step
+from descent.train.divergence import DivergenceGuard, constant_prediction_loss
 from descent.train.history import History
 from descent.train.metrics import LABEL_METRICS, decide, get_metric
 from descent.train.plan import compile_forward, compile_step
@@ -56,9 +59,12 @@ def model_dtype(model: Module) -> np.dtype:
 def predict_array(model: Module, X: np.ndarray, batch_size: int = 8192) -> np.ndarray:
     """Run the model on X in chunks without recording a graph; returns a NumPy array.
 
-    A plain MLP runs as a compiled forward pass (train/plan.py: preallocated buffers,
-    chunks sized for the cache, the chunks spread over the BLAS threads); anything else
-    runs through the engine, `batch_size` rows at a time.
+    X is (N, n_features) for dense networks, (N, C, L) or (N, C, H, W) for convolutional
+    ones. The model runs in evaluation mode (Dropout off, BatchNorm on its running
+    statistics) and is put back in the mode it was in. A plain MLP runs as a compiled
+    forward pass (train/plan.py: preallocated buffers, chunks sized for the cache, the
+    chunks spread over the BLAS threads); anything else runs through the engine,
+    `batch_size` rows at a time.
     """
     X = np.asarray(X, dtype=model_dtype(model))
     if X.ndim == 2 and len(X):
@@ -66,9 +72,14 @@ def predict_array(model: Module, X: np.ndarray, batch_size: int = 8192) -> np.nd
         if forward is not None and X.shape[1] == forward.layers[0][0].in_features:
             return forward(np.ascontiguousarray(X))
     outs = []
-    with no_grad():
-        for start in range(0, len(X), batch_size):
-            outs.append(model(Tensor(X[start:start + batch_size])).data)
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            for start in range(0, len(X), batch_size):
+                outs.append(model(Tensor(X[start:start + batch_size])).data)
+    finally:
+        model.train(was_training)
     return np.concatenate(outs) if outs else np.zeros((0,))
 
 
@@ -117,12 +128,32 @@ class _CtrlC:
             signal.signal(signal.SIGINT, self.previous)
 
 
-def _check_finite_weights(model: Module, epoch: int, lr: float) -> None:
-    for name, p in model.named_parameters():
-        if not np.all(np.isfinite(p.data)):
-            raise DivergenceError(
-                f"training diverged in epoch {epoch + 1}: weight {name} is no longer finite; "
-                f"try a smaller learning rate (it was {lr:g})")
+def _jit_epoch(epochs: jit.JitEpochs, order: np.ndarray, hooks: CallbackList | None,
+               run: TrainingRun, guard: DivergenceGuard) -> tuple[float, int]:
+    """One epoch through the numba kernel: (Σ loss·rows, rows seen). The batch hooks (only
+    a progress display's, see `jit.for_fit`) run after each run of batches; Ctrl-C stops
+    at the end of a run, where the weights and the rows seen agree. A divergence found
+    inside a run is raised there too; fit then restores the last good weights."""
+    total, seen = 0.0, 0
+    for b, (rows, value, last_of_run) in enumerate(epochs.epoch(order)):
+        if hooks is not None:
+            hooks.on_batch_begin(b, {})
+        guard.batch(value, run.epoch, b, run.optimizer.lr)
+        total += value * rows
+        seen += rows
+        if hooks is not None:
+            hooks.on_batch_end(b, {"loss": value})
+        if run.interrupt_requested and last_of_run:
+            break
+    return total, seen
+
+
+def _constant_loss(model: Module, X: np.ndarray, y: np.ndarray, loss: Loss) -> float | None:
+    """The loss of the best constant prediction, the divergence guard's yardstick."""
+    if not len(X):
+        return None
+    out = predict_array(model, X[:1])
+    return constant_prediction_loss(loss, y, out.shape[-1] if out.ndim > 1 else 1)
 
 
 def fit(
@@ -144,21 +175,28 @@ def fit(
     seed: int | None = None,
     verbose: bool | int = True,
     resume: str | None = None,
-    compiled: bool = True,
+    compiled: bool | str = True,
 ) -> History:
     """Train `model` on (X, y) by minibatch gradient descent; returns the History.
 
-    Shapes: X (N, n_features); y (N,) or (N, n_outputs), or (N,) class indices for
+    Shapes: X (N, n_features), or (N, C, L) / (N, C, H, W) for convolutional networks;
+    y (N,) or (N, n_outputs), or (N,) class indices for
     "cross_entropy". Each epoch visits every example once in batches of `batch_size`
     (shuffled with `seed`); each batch runs forward, backward (the engine's chain rule)
-    and one optimizer step. A non-finite loss or weight stops training with a
-    DivergenceError naming the epoch and batch. Ctrl-C stops after the current batch and
-    keeps the history (`history.interrupted`). With `resume=path` (a ModelCheckpoint
-    file) training continues from that checkpoint's epoch, bit-identically.
+    and one optimizer step. A non-finite loss or weight, or a finite loss that has blown
+    up (train/divergence.py), stops training with a DivergenceError naming the epoch and
+    batch; the model keeps the weights of the last epoch before it. Ctrl-C stops after
+    the current batch and keeps the history (`history.interrupted`). With `resume=path`
+    (a ModelCheckpoint file) training continues from that checkpoint's epoch,
+    bit-identically.
 
-    `compiled=True` lets `fit` replay a precompiled NumPy plan for plain MLPs (same
-    results as the engine to float rounding, much less overhead); anything the plan does
-    not cover falls back to the engine.
+    `compiled=True` lets `fit` replay a precompiled NumPy plan for plain MLPs and for
+    small convolutional networks (train/plan.py, train/conv_plan.py: same results as the
+    engine to float rounding, much less overhead), and for small MLPs, where numba is
+    installed and it pays, whole runs of batches compiled by numba (descent.train.jit:
+    equal to the plan to float rounding); anything the plans do not cover falls back to
+    the engine. `compiled="numpy"` keeps to the NumPy plans, `"jit"` takes the numba
+    path wherever it can run, `False` always runs the engine.
 
     >>> import numpy as np, descent as ds
     >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float); y = np.array([0, 1, 1, 0.])
@@ -176,7 +214,7 @@ def fit(
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
     loss_fn = get_loss(loss)
     dtype = model_dtype(model)
-    X = as_float_matrix(X, "X").astype(dtype, copy=False)
+    X = as_float_batch(X, "X").astype(dtype, copy=False)
     y = _target(y, loss_fn, dtype, len(X))
     w = None if sample_weight is None else _weights(sample_weight, len(X))
 
@@ -187,7 +225,7 @@ def fit(
     seed_seq = np.random.SeedSequence(seed)
     split_rng, shuffle_rng = (np.random.default_rng(s) for s in seed_seq.spawn(2))
     if validation_data is not None:
-        X_val = as_float_matrix(validation_data[0], "validation X").astype(dtype, copy=False)
+        X_val = as_float_batch(validation_data[0], "validation X").astype(dtype, copy=False)
         y_val = _target(validation_data[1], loss_fn, dtype, len(X_val))
     elif validation_split > 0:
         order = split_rng.permutation(len(X))
@@ -218,8 +256,13 @@ def fit(
     run.callbacks = user_callbacks + ([display] if display else [])
     hooks = CallbackList(run.callbacks, run)
 
+    if loss_fn.name == "cross_entropy" and y.ndim == 1:
+        _check_labels(model, X, y, "y")
+        if X_val is not None and y_val.ndim == 1:
+            _check_labels(model, X_val, y_val, "validation y")
     eager = _eager_step(model, loss_fn, opt)
-    fast = compile_step(model, loss_fn, opt) if compiled and w is None else None
+    fast = (compile_step(model, loss_fn, opt) or compile_conv_step(model, loss_fn, opt)) \
+        if compiled in (True, "numpy", "jit") and w is None else None
     # Whether the plan covers a batch depends only on X's dtype and width: decide once.
     step: Step = fast if fast is not None and fast.covers(X[:1]) else eager
     # Per-batch hooks cost a call each per batch; make them only when a callback has one.
@@ -232,6 +275,12 @@ def fit(
     # every step; the progress display does not look.
     hold = step is fast and all(isinstance(cb, (ProgressBar, ProgressLog))
                                 for cb in with_batch_hooks)
+    # Small networks: whole runs of batches compiled by numba (train/jit.py), if installed
+    # and if it pays; the plan stays the reference.
+    jit_epochs = jit.for_fit(fast if hold else None, X, y, batch_size,
+                             (epochs - first_epoch) * batches, True, compiled) \
+        if compiled in (True, "jit") else None
+    guard = DivergenceGuard(model, _constant_loss(model, X, y, loss_fn), opt.lr)
     model.train()
     if resume is None:
         hooks.on_train_begin({})
@@ -252,17 +301,21 @@ def fit(
                 if hold and fast is not None:
                     fast.hold()
                 total, seen = 0.0, 0
-                for b, idx in enumerate(iterate_minibatches(len(X), batch_size,
-                                                            shuffle=shuffle, rng=shuffle_rng)):
+                if jit_epochs is not None:
+                    total, seen = _jit_epoch(jit_epochs, epoch_order(len(X), shuffle,
+                                                                     shuffle_rng),
+                                             hooks if batch_hooks else None, run, guard)
+                    batches_left: Any = ()
+                else:
+                    batches_left = iterate_minibatches(len(X), batch_size, shuffle=shuffle,
+                                                       rng=shuffle_rng)
+                for b, idx in enumerate(batches_left):
                     if batch_hooks:
                         hooks.on_batch_begin(b, {})
                     # take() copies the rows like X[idx], a little faster for wide rows.
                     xb, yb = X.take(idx, axis=0), y[idx]
                     value = step(xb, yb, None if w is None else w[idx])
-                    if not math.isfinite(value):
-                        raise DivergenceError(
-                            f"training diverged in epoch {epoch + 1}, batch {b + 1}: the loss "
-                            f"is {value}; try a smaller learning rate (it was {opt.lr:g})")
+                    guard.batch(value, epoch, b, opt.lr)
                     total += value * len(idx)
                     seen += len(idx)
                     if batch_hooks:
@@ -274,7 +327,7 @@ def fit(
                 if run.interrupt_requested and seen < len(X):
                     history.interrupted = True
                     break
-                _check_finite_weights(model, epoch, opt.lr)
+                guard.epoch_end(total / max(seen, 1), epoch, batches)
                 logs = {"loss": total / max(seen, 1), "lr": opt.lr}  # the rate this epoch used
                 if metrics:
                     logs.update({k: v for k, v in evaluate(model, X, y, loss_fn, metrics, "",
@@ -288,6 +341,11 @@ def fit(
                     break
                 if run.stop_training:
                     break
+    except DivergenceError:
+        if fast is not None:
+            fast.release()
+        guard.restore()  # the last good weights, not the ones that blew up
+        raise
     finally:
         if fast is not None:
             fast.release()
@@ -311,6 +369,18 @@ def _target(y: Any, loss: Loss, dtype: np.dtype, n: int) -> np.ndarray:
                             "labels first, e.g. with descent.data.encode_labels)")
         return labels.astype(np.int64)
     return as_target(y, "y", n_samples=n, dtype=dtype)
+
+
+def _check_labels(model: Module, X: np.ndarray, y: np.ndarray, what: str) -> None:
+    """Class indices must name one of the network's outputs, whichever step runs (the
+    compiled one would index past its buffer; say what is wrong before either starts)."""
+    if not len(y) or not len(X):
+        return
+    k = predict_array(model, X[:1]).shape[-1]
+    low, high = int(y.min()), int(y.max())
+    if low < 0 or high >= k:
+        raise DataError(f"{what} has class indices {low}..{high}, but the network has {k} "
+                        f"output{'s' if k != 1 else ''} (classes 0..{k - 1})")
 
 
 def _weights(sample_weight: Any, n: int) -> np.ndarray:
