@@ -15,7 +15,7 @@ from descent.cli.boundary import user_errors
 from descent.cli.train import EMBEDDED
 from descent.data import Table as DataTable
 from descent.data import load_windsor, read_csv_row
-from descent.data.table import CATEGORICAL, NUMERIC
+from descent.data.csv_reader import sniff_delimiter
 from descent.explain.chain import chain_rule, resolve_parameter
 from descent.explain.tables import fmt, print_chain
 from descent.tabular.model import TabularModel
@@ -37,7 +37,8 @@ by its name in the model (0.weight, 0.bias, 2.weight, ...). A weight W_l has sha
 
 def _load_row(csv: Path | None, row: int, model: TabularModel, extra: dict,
               model_path: Path) -> DataTable:
-    """Row `row` (1-based) as a one-row table, from a file the user named.
+    """Row `row` (1-based) as a one-row table, from a file the user named, every column as
+    text as `descent train` reads it (the model's schema types it).
 
     The model's metadata only names the data it was trained on; descent never opens a path
     written inside a model file (a crafted file could point it anywhere).
@@ -54,16 +55,14 @@ def _load_row(csv: Path | None, row: int, model: TabularModel, extra: dict,
             raise ValueError(f"--row {row} is past the end: {rows.source} has {len(rows)} "
                              "data rows")
         return rows.take([row - 1])
-    kinds = model.encoder.reader_kinds()
-    kinds[model.target] = NUMERIC if model.task == "regression" else CATEGORICAL
     try:  # one row, read once (a pipe works too), whatever the length of the file
-        one = read_csv_row(csv, row - 1, kinds=kinds)
+        one = read_csv_row(csv, row - 1, delimiter=sniff_delimiter(csv), all_text=True)
     except IndexError as error:
         raise ValueError(f"--row {row} is past the end: {error}") from None
     if model.target not in one.values:
         raise ValueError(f"{csv} has no {model.target!r} column: the chain rule needs the "
                          "row's target to compute the cost")
-    return one.select([*model.input_columns, model.target])
+    return one
 
 
 def _parse_index(text: str | None) -> tuple[int, ...] | None:
@@ -120,15 +119,19 @@ def explain(
             raise ValueError(f"--param {param}: {error}") from None
         one = _load_row(csv, row, model, extra, model_path)
         X = model.features(one)
-        y = model.encoder.transform_target(one)
+        typed = one if model.schema is None else model.schema.apply(one)
+        y = model.encoder.transform_target(typed)
         prediction = model.predict_outputs(predict_array(model.network, X)).values[0]
-        target_value = one.values[model.target][0]
+        target_value = typed.values[model.target][0]
         y_net = y if model.y_scaler is None else model.y_scaler.transform(y)
         shown_y = fmt(target_value) if model.task == "regression" else str(target_value)
         shown_pred = fmt(prediction) if model.task == "regression" else str(prediction)
         console.print(_row_table(model, one, X, shown_y, shown_pred))
         if model.y_scaler is not None:
-            console.print(f"The network was trained on the standardized target: y = "
+            how = ("standardized target" if model.network.output_activation == "identity"
+                   else f"target scaled into the {model.network.output_activation} output's "
+                   "range")
+            console.print(f"The network was trained on the {how}: y = "
                           f"({fmt(target_value)} − {fmt(model.y_scaler.mean_[0])}) / "
                           f"{fmt(model.y_scaler.scale_[0])} = {fmt(y_net[0])}")
         chain = chain_rule(model.network, X, y_net, param, where, loss=model.loss)

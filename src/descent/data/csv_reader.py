@@ -19,7 +19,8 @@ import numpy as np
 
 from descent.data.cells import looks_numeric
 from descent.data.columns import READ_MISSING, build_table
-from descent.data.table import Table, quote_names
+from descent.data.hints import hint
+from descent.data.table import CATEGORICAL, Table, quote_names
 from descent.errors import DataError
 
 #: The longest physical line read; more means a binary file or a broken export.
@@ -145,7 +146,8 @@ def _check_header(header: list[str], line: int, display: str, delimiter: str) ->
             if other != delimiter and other in header[0]:
                 raise DataError(
                     f"{display}, line {line}: the header is one column {header[0]!r}; "
-                    f"is the file separated by {label}? pass delimiter={label}"
+                    f"is the file separated by {label}? pass "
+                    + hint(f"delimiter={label}", f"--delimiter {label}")
                 )
     if all(looks_numeric(name) for name in header):
         raise DataError(
@@ -213,6 +215,7 @@ def read_csv(
     expected_columns: Sequence[str] | None = None,
     kinds: Mapping[str, str] | None = None,
     missing: str = "error",
+    all_text: bool = False,
 ) -> Table:
     """Read a whole CSV file (a header line, then one row per line) into a `Table`.
 
@@ -228,6 +231,10 @@ def read_csv(
             ...); "keep" leaves gaps as NaN / None for a `TableEncoder` to fill with values it
             learned in training; "mean", "median", "most_frequent" fill the gaps from this
             file's own columns.
+
+    `all_text=True` reads every column as text ("categorical", nothing inferred), for a
+    schema to type afterwards; it spares a second read of the header, which a pipe does not
+    allow.
 
     Returns a Table of n_rows rows; `line_numbers` are the file lines of the rows.
 
@@ -256,6 +263,8 @@ def read_csv(
             rows.append(fields)
     if not rows:
         raise source.no_rows_error()
+    if all_text:
+        kinds = dict.fromkeys(source.columns, CATEGORICAL)
     return build_table(
         source.columns,
         rows,
@@ -344,6 +353,35 @@ def _block(
     )
 
 
+def sniff_delimiter(path: str | os.PathLike[str]) -> str:
+    """The field separator of a CSV file, judged by its header line: whichever of ",", ";",
+    tab and "|" occurs most outside quotes (ties and none: ","). Input that is not a regular
+    file (a pipe, /dev/stdin, "-") is not peeked at: ",".
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_text('name;"price, in $";zip\\na;1;02139\\n')
+    >>> sniff_delimiter(p)
+    ';'
+    """
+    if not os.path.isfile(os.fspath(path)):
+        # A pipe, a FIFO or standard input can be read only once, and the reader needs
+        # it whole: no peeking. Such input uses "," unless the caller says otherwise.
+        return ","
+    display, f = _open(path)
+    with f:
+        first = f.readline(MAX_LINE_BYTES).decode("utf-8", errors="replace")
+    counts = {d: 0 for d in (",", ";", "\t", "|")}
+    quoted = False
+    for ch in first:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
+
+
 def read_csv_header(path: str | os.PathLike[str], *, delimiter: str = ",") -> list[str]:
     """The column names of a CSV file, checked as `read_csv` checks them; reads one record.
 
@@ -366,11 +404,13 @@ def read_csv_row(
     expected_columns: Sequence[str] | None = None,
     kinds: Mapping[str, str] | None = None,
     missing: str = "keep",
+    all_text: bool = False,
 ) -> Table:
     """One data row (0-based `row`) of a CSV file as a one-row `Table`, reading the file
     once and holding one record at a time, so a file of any size costs one row of memory.
 
-    Give `kinds` for columns whose kind must not be guessed from one cell. Raises
+    Give `kinds` for columns whose kind must not be guessed from one cell, or `all_text`
+    (as `read_csv`). Raises
     IndexError naming the number of data rows when `row` is past the end, and DataError as
     `read_csv` does.
 
@@ -389,6 +429,8 @@ def read_csv_row(
         count = 0
         for line, fields in source.rows():
             if count == row:
+                if all_text:
+                    kinds = dict.fromkeys(source.columns, CATEGORICAL)
                 return build_table(source.columns, [fields], np.array([line], np.int64),
                                    path=display, kinds=kinds, missing=missing)
             count += 1

@@ -67,13 +67,15 @@ def _write_rows(writer: csv.writer, records: list[list[str]], prediction: Predic
 
 def write_predictions(model: TabularModel, path: str | os.PathLike[str], out: TextIO, *,
                       chunk_rows: int = DEFAULT_CHUNK_ROWS, unknown: str | None = None,
-                      delimiter: str = ",") -> int:
+                      delimiter: str = ",", unseen: dict[str, int] | None = None) -> int:
     """Write `path`'s rows with the model's predictions to the text stream `out`; returns
     the number of rows. See the module doc for the columns added.
 
     `unknown` overrides how the model treats a category it never saw in training:
     "error" (the default stored in the model: a DataError naming line and column) or
-    "ignore" (encoded as all zeros in that column's one-hot features).
+    "ignore" (encoded as all zeros in that column's one-hot features, the "unseen"
+    encoding). Pass a dict as `unseen` to receive, per column, the number of rows whose
+    category was not seen in training.
 
     Raises DataError naming the file, and the line and column where it applies: a column
     the model needs is missing, a cell cannot be read or encoded.
@@ -95,15 +97,19 @@ def write_predictions(model: TabularModel, path: str | os.PathLike[str], out: Te
     """
     display = os.fspath(path)
     encoder = model.encoder
+    keep_gaps = model.schema is not None or encoder.missing != "error"
     n_out = len(model.classes or []) + 1 if model.task == "classification" else 1
     header, blocks = iter_csv_blocks(display, model.input_columns, chunk_rows=chunk_rows,
                                      extra_cells=2 * n_out, delimiter=delimiter,
-                                     kinds=encoder.reader_kinds(),
-                                     missing="error" if encoder.missing == "error" else "keep")
+                                     kinds=model.reader_kinds(),
+                                     missing="keep" if keep_gaps else "error")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*header, *output_columns(model, header)])
     n = 0
     for table, records in blocks:
         _write_rows(writer, records, model.predict(table, unknown=unknown), model.task)
+        if unseen is not None:
+            for name, count in model.unseen_counts(table).items():
+                unseen[name] = unseen.get(name, 0) + count
         n += len(table)
     return n
