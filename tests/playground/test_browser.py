@@ -211,3 +211,16 @@ def test_a_bad_csv_and_a_bad_formula_are_named_on_the_page(page: Any, tmp_path: 
     type_into(page, "formula", "x.__class__")
     message = wait_for(lambda: text(page, "formula-error"), what="the formula error")
     assert message.startswith("formula: attribute access is not allowed at column 1")
+
+
+def test_linear_activations_show_the_collapse_to_one_layer(page: Any) -> None:
+    open_view(page, "tab-network")
+    from selenium.webdriver.support.ui import Select
+
+    Select(page.find_element("id", "activation")).select_by_value("identity")
+    note = wait_for(lambda: text(page, "collapse"), what="the collapse note")
+    assert note.startswith("Linear activations: the whole network is one layer.")
+    snap = page.execute_script("return window.playground.lastSnapshot")
+    W = [np.array(w["W"]) for w in snap["weights"]]
+    np.testing.assert_allclose(W[0] @ W[1] @ W[2], np.array(snap["collapse"]["W"])[:, None],
+                               rtol=1e-9)
