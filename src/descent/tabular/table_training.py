@@ -195,7 +195,29 @@ def train_table(
             out = model.predict_outputs(predict_array(model.network, data[name][0]))
             pred = out.values if task == "regression" else out.probabilities
             scores.append(score_split(name, task, y[name], y["train"], pred, n_out))
+    if task == "classification":
+        notes.extend(_held_out_notes(y, encoder.classes_ or []))
+    notes.extend(trained.history.notes)
     return TrainResult(model, trained.history, parts, scores, recipe, seconds, notes, data)
+
+
+def _held_out_notes(y: dict[str, np.ndarray], classes: list) -> list[str]:
+    """A classifier's held-out parts that cannot say how well it does: none at all, or
+    parts that lack some classes."""
+    if "test" not in y:
+        return ["no rows were held out for testing (test fraction 0): every score above "
+                "comes from rows the model was fitted on or tuned with"]
+    notes = []
+    for name in ("validation", "test"):
+        if name in y:
+            absent = [str(c) for i, c in enumerate(classes) if not np.any(y[name] == i)]
+            if absent:
+                shown = ", ".join(absent[:5]) + (" ..." if len(absent) > 5 else "")
+                notes.append(f"the {name} part has {len(y[name])} row"
+                             f"{'s' if len(y[name]) != 1 else ''} and none of class "
+                             f"{shown} ({len(absent)} of {len(classes)}): its scores say "
+                             f"nothing about those classes")
+    return notes
 
 
 def _check_column(table: Table, target: str) -> None:
