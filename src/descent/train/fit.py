@@ -168,7 +168,7 @@ def fit(
     batch_size: int = 32,
     shuffle: bool = True,
     validation_split: float = 0.0,
-    validation_data: tuple[Any, Any] | None = None,
+    validation_data: tuple[Any, ...] | None = None,
     callbacks: Sequence[Callback] = (),
     metrics: Sequence[str] = (),
     sample_weight: Any = None,
@@ -189,6 +189,9 @@ def fit(
     the current batch and keeps the history (`history.interrupted`). With `resume=path`
     (a ModelCheckpoint file) training continues from that checkpoint's epoch,
     bit-identically.
+
+    `validation_data` is (X_val, y_val) or (X_val, y_val, sample_weight_val): the
+    validation loss is then weighted like the training loss.
 
     `compiled=True` lets `fit` replay a precompiled NumPy plan for plain MLPs and for
     small convolutional networks (train/plan.py, train/conv_plan.py: same results as the
@@ -224,9 +227,12 @@ def fit(
         seed = checkpoint_seed(resume)
     seed_seq = np.random.SeedSequence(seed)
     split_rng, shuffle_rng = (np.random.default_rng(s) for s in seed_seq.spawn(2))
+    w_val = None
     if validation_data is not None:
         X_val = as_float_batch(validation_data[0], "validation X").astype(dtype, copy=False)
         y_val = _target(validation_data[1], loss_fn, dtype, len(X_val))
+        if len(validation_data) == 3 and validation_data[2] is not None:
+            w_val = _weights(validation_data[2], len(X_val))
     elif validation_split > 0:
         order = split_rng.permutation(len(X))
         n_val = max(1, int(round(validation_split * len(X))))
@@ -324,7 +330,7 @@ def fit(
                     logs.update({k: v for k, v in evaluate(model, X, y, loss_fn, metrics, "",
                                                            w).items() if k != "loss"})
                 if X_val is not None:
-                    logs.update(evaluate(model, X_val, y_val, loss_fn, metrics, "val_"))
+                    logs.update(evaluate(model, X_val, y_val, loss_fn, metrics, "val_", w_val))
                 history.record(epoch, logs)
                 hooks.on_epoch_end(epoch, logs)
                 if run.interrupt_requested:
