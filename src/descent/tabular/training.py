@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from descent.nn import Module
+from descent.explain.diagnostics import learning_notes
+from descent.nn import Module, get_loss
 from descent.optim import Optimizer, get_optimizer
 from descent.tabular.ensemble import merge_networks
 from descent.tabular.recipe import WEIGHT_DECAYS, Recipe, build_network
@@ -156,6 +157,12 @@ def train_network(
                   batch_size=recipe.batch_size, shuffle=recipe.shuffle,
                   validation_data=validation_data, callbacks=callbacks,
                   sample_weight=sample_weight, seed=seed, verbose=verbose)
+    # Why it may have learned nothing, where the network shows it (a probe batch: cheap).
+    loss_fn = get_loss(recipe.loss or "mse")
+    plain = type(optimizer).__name__ in ("SGD", "Momentum", "Nesterov")
+    history.notes.extend(n for n in learning_notes(model, X, y, loss_fn, lr=optimizer.lr,
+                                                   plain_steps=plain)
+                         if n not in history.notes)
     return Trained(model, optimizer, history, [] if scorer is None else scorer.scores,
                    [history], recipe.weight_decay)
 
