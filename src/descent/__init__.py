@@ -35,6 +35,6 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'descent' has no attribute {name!r}")
 __all__ = [
     *_autodiff_all, "DataError", "DescentError", "DivergenceError", "FormulaError",
-    "ModelFileError", "NotFittedError", "SaveError", "data", "distributed", "explain", "fit",
+    "ModelFileError", "NotFittedError", "SaveError", "data", "explain", "fit",
     "io", "load", "load_model", "minimize", "nn", "optim", "save", "train",
 ]
