@@ -595,7 +595,11 @@ class CompiledConvStep:
         if self.threads is not None:
             return max(1, min(self.threads, parts))
         cores = _cores()
-        return min(cores, parts) if os.getloadavg()[0] < cores - 0.5 else 1
+        try:
+            busy = os.getloadavg()[0] >= cores - 0.5
+        except (AttributeError, OSError):  # no load average (Windows): assume busy
+            busy = True
+        return 1 if busy else min(cores, parts)
 
     def _run(self, jobs: list[Any], workers: int) -> list[Any]:
         """Run the callables: the first on this thread, the others on `workers - 1` more."""
