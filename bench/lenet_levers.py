@@ -32,6 +32,7 @@ VARIANTS = {
     "all levers (1 thread)": {},
     "input gradient of the first layer too": {"skip_first_input_gradient": False},
     "slabs instead of long runs (no wide rows)": {"wide_rows": False},
+    "wide rows in both convolutions": {"waste": 10.0},
     "whole batch in cols (no cache-sized chunks)": {"chunk": 1 << 40},
     "relu before max-pool, no fused gradient": {"fuse": False},
     "2 BLAS threads per product": {"one_blas_thread": False},
@@ -42,11 +43,12 @@ VARIANTS = {
 def make_step(net: ds.nn.Module, opt: ds.optim.Optimizer, switches: dict) -> object:
     """A compiled step built with the given levers switched (then restored)."""
     saved = (conv_plan._Conv.skip_first_input_gradient, conv_plan._Conv.wide_rows,
-             conv_plan._Pool.fuse, conv_plan.CHUNK_BYTES)
+             conv_plan._Pool.fuse, conv_plan.CHUNK_BYTES, conv_plan.MAX_WIDE_WASTE)
     conv_plan._Conv.skip_first_input_gradient = switches.get("skip_first_input_gradient", True)
     conv_plan._Conv.wide_rows = switches.get("wide_rows", True)
     conv_plan._Pool.fuse = switches.get("fuse", True)
     conv_plan.CHUNK_BYTES = switches.get("chunk", saved[3])
+    conv_plan.MAX_WIDE_WASTE = switches.get("waste", saved[4])
     try:
         step = conv_plan.compile_conv_step(net, ds.nn.get_loss("cross_entropy"), opt)
         step.threads = switches.get("threads", 1)
@@ -55,7 +57,7 @@ def make_step(net: ds.nn.Module, opt: ds.optim.Optimizer, switches: dict) -> obj
         step(xb, np.zeros(128, np.int64))  # builds the plan and its buffers, with the switches
     finally:
         (conv_plan._Conv.skip_first_input_gradient, conv_plan._Conv.wide_rows,
-         conv_plan._Pool.fuse, conv_plan.CHUNK_BYTES) = saved
+         conv_plan._Pool.fuse, conv_plan.CHUNK_BYTES, conv_plan.MAX_WIDE_WASTE) = saved
     return step
 
 

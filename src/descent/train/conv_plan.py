@@ -65,6 +65,7 @@ ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
 # (bench/lenet.py's first layer, 2 MiB L2): 4 pictures (370 KB) run its product and weight
 # gradient in half the time of the whole batch at once (cols then streams from memory).
 CHUNK_BYTES = 384 * 1024
+MAX_WIDE_WASTE = 1.2
 # The batch is cut into PARTS parts (each of at least LANE_MIN_ROWS pictures) that can run
 # on the cores at once.
 PARTS = 2
@@ -136,7 +137,9 @@ class _Conv:
         if oh < 1 or ow < 1:
             raise ValueError("the picture is smaller than the kernel")
         self.out_shape = (layer.out_channels, oh, ow)
-        self.wide = (sh, sw) == (1, 1) and self.wide_rows
+        # Wide rows compute Wp columns per output row for OW real ones: worth it only while
+        # that waste is small (measured with bench/lenet_levers.py).
+        self.wide = (sh, sw) == (1, 1) and self.wide_rows and self.wp <= MAX_WIDE_WASTE * ow
         self.ckk = c * kh * kw
         if self.wide:
             self.width = self.wp  # computed columns per output row (ow of them are real)
