@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +14,8 @@ from rich.table import Table
 from descent.cli.boundary import user_errors
 from descent.cli.train import EMBEDDED
 from descent.data import Table as DataTable
-from descent.data import load_windsor, read_csv
+from descent.data import load_windsor, read_csv_row
+from descent.data.csv_reader import sniff_delimiter
 from descent.explain.chain import chain_rule, resolve_parameter
 from descent.explain.tables import fmt, print_chain
 from descent.tabular.model import TabularModel
@@ -35,17 +35,34 @@ by its name in the model (0.weight, 0.bias, 2.weight, ...). A weight W_l has sha
 """
 
 
-def _load_rows(csv: Path | None, extra: dict, model_path: Path) -> DataTable:
-    if csv is not None:
-        return read_csv(csv, missing="keep")
-    data = extra.get("data")
-    if data == EMBEDDED:
+def _load_row(csv: Path | None, row: int, model: TabularModel, extra: dict,
+              model_path: Path) -> DataTable:
+    """Row `row` (1-based) as a one-row table, from a file the user named, every column as
+    text as `descent train` reads it (the model's schema types it).
+
+    The model's metadata only names the data it was trained on; descent never opens a path
+    written inside a model file (a crafted file could point it anywhere).
+    """
+    if csv is None:
+        if extra.get("data") != EMBEDDED:
+            name = extra.get("data")
+            trained = f" (it was trained on {name})" if isinstance(name, str) and name else ""
+            raise ValueError(f"{model_path} was not trained on the embedded data{trained}: "
+                             "give the rows with --csv FILE")
         # Name it by what it is, not by its path inside the installed package.
-        return dataclasses.replace(load_windsor(), path="windsor_housing.csv (embedded)")
-    if isinstance(data, str) and os.path.isfile(data):
-        return read_csv(data, missing="keep")
-    raise ValueError(f"{model_path} was not trained on the embedded data and its training file "
-                     f"{data!r} is not there; give the rows with --csv FILE")
+        rows = dataclasses.replace(load_windsor(), path="windsor_housing.csv (embedded)")
+        if row > len(rows):
+            raise ValueError(f"--row {row} is past the end: {rows.source} has {len(rows)} "
+                             "data rows")
+        return rows.take([row - 1])
+    try:  # one row, read once (a pipe works too), whatever the length of the file
+        one = read_csv_row(csv, row - 1, delimiter=sniff_delimiter(csv), all_text=True)
+    except IndexError as error:
+        raise ValueError(f"--row {row} is past the end: {error}") from None
+    if model.target not in one.values:
+        raise ValueError(f"{csv} has no {model.target!r} column: the chain rule needs the "
+                         "row's target to compute the cost")
+    return one
 
 
 def _parse_index(text: str | None) -> tuple[int, ...] | None:
@@ -82,8 +99,9 @@ def explain(
         "--index", show_default=False,
         help="Its entry: i,j for a weight, j for a bias [default: the first, 0,0 or 0]")] = None,
     csv: Annotated[Path | None, typer.Option(
-        "--csv", help="Take the row from this CSV (default: the data the model was trained "
-                      "on).")] = None,
+        "--csv", help="Take the row from this CSV (needed unless the model was trained on "
+                      "the embedded data: a model file never makes descent open a file).")
+    ] = None,
 ) -> None:
     """Show the chain rule for one weight of a trained model on one row of data.
 
@@ -99,24 +117,21 @@ def explain(
             resolve_parameter(model.network, param, where)
         except ValueError as error:
             raise ValueError(f"--param {param}: {error}") from None
-        rows = _load_rows(csv, extra, model_path)
-        if row > len(rows):
-            raise ValueError(f"--row {row} is past the end: {rows.source} has {len(rows)} data "
-                             "rows")
-        one = rows.take([row - 1])
-        if model.target not in one.values:
-            raise ValueError(f"{rows.source} has no {model.target!r} column: the chain rule "
-                             "needs the row's target to compute the cost")
+        one = _load_row(csv, row, model, extra, model_path)
         X = model.features(one)
-        y = model.encoder.transform_target(one)
+        typed = one if model.schema is None else model.schema.apply(one)
+        y = model.encoder.transform_target(typed)
         prediction = model.predict_outputs(predict_array(model.network, X)).values[0]
-        target_value = one.values[model.target][0]
+        target_value = typed.values[model.target][0]
         y_net = y if model.y_scaler is None else model.y_scaler.transform(y)
         shown_y = fmt(target_value) if model.task == "regression" else str(target_value)
         shown_pred = fmt(prediction) if model.task == "regression" else str(prediction)
         console.print(_row_table(model, one, X, shown_y, shown_pred))
         if model.y_scaler is not None:
-            console.print(f"The network was trained on the standardized target: y = "
+            how = ("standardized target" if model.network.output_activation == "identity"
+                   else f"target scaled into the {model.network.output_activation} output's "
+                   "range")
+            console.print(f"The network was trained on the {how}: y = "
                           f"({fmt(target_value)} − {fmt(model.y_scaler.mean_[0])}) / "
                           f"{fmt(model.y_scaler.scale_[0])} = {fmt(y_net[0])}")
         chain = chain_rule(model.network, X, y_net, param, where, loss=model.loss)
