@@ -102,7 +102,7 @@ def test_missing_error_is_strict(tmp_path):
                  "2", "--out", tmp_path / "m.safetensors")
     assert result.exit_code == 2
     assert "missing values in 2 columns" in result.stderr  # every column at once
-    assert "column 'city': 11 missing" in result.stderr and "column 'income'" in result.stderr
+    assert "column 'city': " in result.stderr and "column 'income': " in result.stderr
     assert "--missing median" in result.stderr
 
 
