@@ -31,7 +31,10 @@ from tests.test_docs import doc_files, parse_blocks
 ROOT = Path(__file__).resolve().parents[1]
 SHELL = {"console", "bash", "shell", "sh"}
 WINDSOR = Path(descent.__file__).parent / "datasets" / "windsor_housing.csv"
-READERS_FILES = {"houses.csv": WINDSOR, "new_houses.csv": WINDSOR}
+FIXTURES = ROOT / "tests" / "fixtures"
+READERS_FILES = {"houses.csv": WINDSOR, "new_houses.csv": WINDSOR,
+                 "customers.csv": FIXTURES / "customers.csv",
+                 "new_customers.csv": FIXTURES / "customers_new.csv"}
 
 
 def doc_commands(path: Path) -> list[str]:
