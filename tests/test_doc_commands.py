@@ -3,8 +3,9 @@
 Commands are taken from the shell blocks (```console, ```bash, ```shell, ```sh) in file
 order and run in one scratch folder per file, so a later command may use what an earlier
 one wrote (`descent train` writes model.safetensors for `descent explain`). Files that the
-docs present as the reader's own (houses.csv, new_houses.csv) are copies of the embedded
-Windsor data. `descent playground` serves until stopped: it must print its address and
+docs present as the reader's own are stand-ins: houses.csv and new_houses.csv are copies of
+the embedded Windsor data, customers.csv and new_customers.csv the spreadsheet fixtures in
+tests/fixtures. `descent playground` serves until stopped: it must print its address and
 serve the page, then it is stopped. `python3 dev.py ...` lines set up the project and are
 not run here (`dev.py test` would run this suite again).
 """

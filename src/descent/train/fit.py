@@ -14,7 +14,7 @@ import numpy as np
 from descent.autodiff import Tensor, no_grad
 from descent.data.arrays import as_float_batch, as_float_matrix, as_target
 from descent.data.batching import epoch_order, iterate_minibatches
-from descent.errors import DataError, DivergenceError
+from descent.errors import DataError, DivergenceError, ModelFileError
 from descent.nn import Loss, Module, get_loss
 from descent.optim import Optimizer, get_optimizer
 from descent.train import jit
@@ -23,7 +23,7 @@ from descent.train.conv_plan import compile_conv_step
 from descent.train.divergence import DivergenceGuard, constant_prediction_loss
 from descent.train.history import History
 from descent.train.metrics import LABEL_METRICS, decide, get_metric
-from descent.train.plan import compile_forward, compile_step
+from descent.train.plan import CompiledStep, compile_forward, compile_step
 from descent.train.progress import ProgressBar, ProgressLog, progress_callback
 
 Step = Callable[[np.ndarray, np.ndarray, np.ndarray | None], float]
@@ -266,6 +266,8 @@ def fit(
         _check_labels(model, X, y, "y")
         if X_val is not None and y_val.ndim == 1:
             _check_labels(model, X_val, y_val, "validation y")
+    # The guard's yardstick first: its temporaries are gone before the plan's buffers come.
+    baseline = _constant_loss(model, X, y, loss_fn)
     eager = _eager_step(model, loss_fn, opt)
     fast = (compile_step(model, loss_fn, opt) or compile_conv_step(model, loss_fn, opt)) \
         if compiled in (True, "numpy", "jit") and w is None else None
@@ -286,9 +288,22 @@ def fit(
     jit_epochs = jit.for_fit(fast if hold else None, X, y, batch_size,
                              (epochs - first_epoch) * batches, True, compiled) \
         if compiled in (True, "jit") else None
-    guard = DivergenceGuard(model, _constant_loss(model, X, y, loss_fn), opt.lr)
+    # While the plan holds its own copy of the weights for a whole epoch, the model's
+    # parameters are the last good weights: the guard need not keep another copy (on an
+    # MLP that is as large as the network), and the copy goes in only once checked.
+    lean = hold and isinstance(fast, CompiledStep)
+    guard = DivergenceGuard(model, baseline, opt.lr, keep_copy=not lean)
     model.train()
-    hooks.on_train_begin({})
+    if resume is None:
+        hooks.on_train_begin({})
+    else:  # the callbacks apply the checkpoint's state now: a crafted one fails here
+        from descent.train.checkpoint import RESTORE_ERRORS
+
+        try:
+            hooks.on_train_begin({})
+        except RESTORE_ERRORS as error:
+            raise ModelFileError(f"{resume}: checkpoint does not fit this run: {error}"
+                                 ) from None
     # Overflow warnings on the way to a non-finite loss are noise: the guard below names it.
     try:
         with _CtrlC(run), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -319,12 +334,17 @@ def fit(
                         hooks.on_batch_end(b, {"loss": value})
                     if run.interrupt_requested:
                         break
+                finished = not (run.interrupt_requested and seen < len(X))
+                if lean and finished:  # checked before the model gets them
+                    guard.epoch_end(total / max(seen, 1), epoch, batches,
+                                    fast.named_weights(model))
                 if fast is not None:
                     fast.release()  # the weights and BLAS threads back, for the code below
-                if run.interrupt_requested and seen < len(X):
+                if not finished:
                     history.interrupted = True
                     break
-                guard.epoch_end(total / max(seen, 1), epoch, batches)
+                if not lean:
+                    guard.epoch_end(total / max(seen, 1), epoch, batches)
                 logs = {"loss": total / max(seen, 1), "lr": opt.lr}  # the rate this epoch used
                 if metrics:
                     logs.update({k: v for k, v in evaluate(model, X, y, loss_fn, metrics, "",
@@ -339,7 +359,9 @@ def fit(
                 if run.stop_training:
                     break
     except DivergenceError:
-        if fast is not None:
+        if lean:
+            fast.discard()  # the model holds the last good weights already
+        elif fast is not None:
             fast.release()
         guard.restore()  # the last good weights, not the ones that blew up
         raise
@@ -364,7 +386,7 @@ def _target(y: Any, loss: Loss, dtype: np.dtype, n: int) -> np.ndarray:
                                              and not np.all(labels == np.round(labels))):
             raise DataError("cross_entropy needs class indices 0..K-1 as y (encode text "
                             "labels first, e.g. with descent.data.encode_labels)")
-        return labels.astype(np.int64)
+        return labels.astype(np.int64, copy=False)  # no second copy of int64 labels
     return as_target(y, "y", n_samples=n, dtype=dtype)
 
 
