@@ -3,8 +3,9 @@
 Commands are taken from the shell blocks (```console, ```bash, ```shell, ```sh) in file
 order and run in one scratch folder per file, so a later command may use what an earlier
 one wrote (`descent train` writes model.safetensors for `descent explain`). Files that the
-docs present as the reader's own (houses.csv, new_houses.csv) are copies of the embedded
-Windsor data. `descent playground` serves until stopped: it must print its address and
+docs present as the reader's own are stand-ins: houses.csv and new_houses.csv are copies of
+the embedded Windsor data, customers.csv and new_customers.csv the spreadsheet fixtures in
+tests/fixtures. `descent playground` serves until stopped: it must print its address and
 serve the page, then it is stopped. `python3 dev.py ...` lines set up the project and are
 not run here (`dev.py test` would run this suite again).
 """
@@ -31,7 +32,10 @@ from tests.test_docs import doc_files, parse_blocks
 ROOT = Path(__file__).resolve().parents[1]
 SHELL = {"console", "bash", "shell", "sh"}
 WINDSOR = Path(descent.__file__).parent / "datasets" / "windsor_housing.csv"
-READERS_FILES = {"houses.csv": WINDSOR, "new_houses.csv": WINDSOR}
+FIXTURES = ROOT / "tests" / "fixtures"
+READERS_FILES = {"houses.csv": WINDSOR, "new_houses.csv": WINDSOR,
+                 "customers.csv": FIXTURES / "customers.csv",
+                 "new_customers.csv": FIXTURES / "customers_new.csv"}
 
 
 def doc_commands(path: Path) -> list[str]:

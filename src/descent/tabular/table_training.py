@@ -374,6 +374,9 @@ def train_table(
             fit = _fit_rows(typed, target, task, recipe, fit_rows, val_rows,
                             seed=None if seed is None else seed + k, verbose=verbose,
                             **options)
+            if fit.history.interrupted:  # Ctrl-C: stop here, not after every other fold
+                raise KeyboardInterrupt(f"interrupted during fold {k + 1} of {cv} of the "
+                                        "cross-validation: nothing saved")
             fits.append(fit)
             evaluation_folds.append(_fold_scores(fit.model, typed, train_rows, eval_rows,
                                                  task, n_classes, class_weight, pooled))
@@ -385,6 +388,9 @@ def train_table(
         fit = _fit_rows(typed, target, task, recipe, parts["train"],
                         parts["validation"] if early else None, seed=seed, verbose=verbose,
                         **options)
+        if fit.history.interrupted and not len(fit.history):
+            raise KeyboardInterrupt("interrupted before the first epoch finished: nothing "
+                                    "saved")
         fits.append(fit)
         y_train = fit.model.encoder.transform_target(typed.take(parts["train"]))
         for name in ("train", "validation", "test"):
@@ -425,7 +431,7 @@ def train_table(
         recipe = replace(recipe, weight_decay=max(decays, key=decays.count))
     final = fits[0]
     refit_epochs = None
-    if refit:
+    if refit and not final.history.interrupted:  # after Ctrl-C, no second training
         refit_epochs = max(1, chosen)
         if verbose:
             print(f"refit on all {len(table)} rows for {refit_epochs} epochs", flush=True)

@@ -74,8 +74,13 @@ class History:
             best = data.get("best_epoch")
             h.best_epoch = None if best is None else int(best)
             h.notes = [str(n) for n in data.get("notes", [])]
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
             raise ValueError(f"malformed history data: {error}") from None
+        # A crafted file can hold lists of any length: every series has one entry per epoch.
+        lengths = {len(h.epoch), *(len(v) for v in h.history.values())}
+        if len(lengths) != 1:
+            raise ValueError("malformed history data: the series and the epochs differ in "
+                             "length")
         return h
 
     def __repr__(self) -> str:
