@@ -68,6 +68,7 @@ def single(n: int, batch: int, epochs: int, threads: int | None) -> float:
 def distributed(client, n: int, batch: int, epochs: int) -> dict[str, float]:
     """Seconds per epoch, and per round: wall, worker compute, the rest."""
     import dask.array as da
+
     from distributed import get_task_stream
 
     X, y = data(n)
