@@ -3,8 +3,8 @@
 Commands are taken from the shell blocks (```console, ```bash, ```shell, ```sh) in file
 order and run in one scratch folder per file, so a later command may use what an earlier
 one wrote (`descent train` writes model.safetensors for `descent explain`). Files that the
-docs present as the reader's own are stand-ins: houses.csv and new_houses.csv are copies of
-the embedded Windsor data, customers.csv and new_customers.csv the spreadsheet fixtures in
+docs present as the reader's own are stand-ins: houses.csv, new_houses.csv and big.csv are
+copies of the embedded Windsor data, customers.csv and new_customers.csv the spreadsheet fixtures in
 tests/fixtures; picture folders (my_pets/, new_photos/, ...) are a few small PNGs.
 `descent playground` serves until stopped: it must print its address and
 serve the page, then it is stopped. `python3 dev.py ...` lines set up the project and are
@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHELL = {"console", "bash", "shell", "sh"}
 WINDSOR = Path(descent.__file__).parent / "datasets" / "windsor_housing.csv"
 FIXTURES = ROOT / "tests" / "fixtures"
-READERS_FILES = {"houses.csv": WINDSOR, "new_houses.csv": WINDSOR,
+READERS_FILES = {"houses.csv": WINDSOR, "new_houses.csv": WINDSOR, "big.csv": WINDSOR,
                  "customers.csv": FIXTURES / "customers.csv",
                  "new_customers.csv": FIXTURES / "customers_new.csv"}
 
