@@ -18,9 +18,18 @@ from descent.data.batching import check_batch_size, iterate_minibatches, n_batch
 from descent.data.cells import MISSING_TOKENS
 from descent.data.columns import infer_kind
 from descent.data.csv_reader import iter_csv_chunks, iter_records, read_csv, read_csv_header
-from descent.data.datasets import load_digits, load_windsor, load_windsor_xy, make_moons, make_xor
+from descent.data.datasets import (
+    load_cats_dogs,
+    load_digits,
+    load_windsor,
+    load_windsor_xy,
+    make_moons,
+    make_xor,
+)
 from descent.data.encoding import ColumnEncoding, TableEncoder
 from descent.data.frames import table_from_columns, table_from_frame
+from descent.data.image_set import ImageSet
+from descent.data.images import read_image, read_image_folder
 from descent.data.missing import fill_missing, fit_fill_values
 from descent.data.scaling import Standardizer
 from descent.data.splits import kfold_indices, split_indices, train_test_indices
@@ -30,6 +39,7 @@ from descent.data.target import TargetEncoder, encode_labels, infer_task
 __all__ = [
     "MISSING_TOKENS",
     "ColumnEncoding",
+    "ImageSet",
     "Standardizer",
     "Table",
     "TableEncoder",
@@ -47,6 +57,7 @@ __all__ = [
     "iter_records",
     "iterate_minibatches",
     "kfold_indices",
+    "load_cats_dogs",
     "load_digits",
     "load_windsor",
     "load_windsor_xy",
@@ -55,6 +66,8 @@ __all__ = [
     "n_batches",
     "read_csv",
     "read_csv_header",
+    "read_image",
+    "read_image_folder",
     "split_indices",
     "table_from_columns",
     "table_from_frame",
