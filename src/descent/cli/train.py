@@ -32,9 +32,15 @@ EPILOG = """Examples:
 
   descent train iris.csv --target species --out iris.safetensors
 
+  descent train --images --plots plots/          # the shipped cats and dogs
+
+  descent train pets/ --out pets.safetensors      # pets/cat/*.png, pets/dog/*.png, ...
+
 With no CSV it trains on the embedded Windsor house-price data (546 houses, target price). \
 Text columns are encoded (yes/no as 1/0, other text one-hot) and the encoding is stored in \
 the model file with the scalers, so `descent predict` needs only the model and a CSV.
+
+Given a folder (one sub-folder of pictures per class) or --images, it trains the default convolutional network (LeNet-5 style) on the pictures instead, with random flips, shifts and small turns of the training pictures (--no-augment: none); options left at their defaults then take the picture recipe's values: --epochs 40, --lr 0.001, --weight-decay 0.0001, --batch-size 64, --patience 8, --val-fraction 0.1.
 """
 
 
@@ -59,9 +65,12 @@ def _stopped(result: TrainResult) -> str:
 
 
 def train(
+    ctx: typer.Context,
     csv: Annotated[Path | None, typer.Argument(
-        help="CSV file with a header line; leave out to use the embedded Windsor house "
-             "prices.", show_default=False)] = None,
+        metavar="[CSV_OR_FOLDER]",
+        help="CSV file with a header line, or a folder of pictures with one sub-folder per "
+             "class; leave out to use the embedded Windsor house prices.",
+        show_default=False)] = None,
     target: Annotated[str | None, typer.Option(
         "--target", "-t",
         help="The column to predict (default for the embedded data: price).")] = None,
@@ -112,6 +121,19 @@ def train(
         "--plots", help="Folder for PNG plots: loss curves, predicted vs actual or confusion "
                         "matrix.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final table.")] = False,
+    images: Annotated[bool, typer.Option(
+        "--images", help="Train on the shipped pictures of cats and dogs (2,000, 28x28).")
+    ] = False,
+    size: Annotated[str | None, typer.Option(
+        "--size", show_default=False,
+        help="Pictures: resize to this many pixels, 28 or HEIGHTxWIDTH [default: the most "
+             "common size, at most 64 a side]")] = None,
+    skip_bad: Annotated[bool, typer.Option(
+        "--skip-bad", help="Pictures: skip unreadable or non-picture files (and count them) "
+                           "instead of stopping.")] = False,
+    augment: Annotated[bool, typer.Option(
+        "--augment/--no-augment", help="Pictures: random flips, shifts and turns of the "
+                                       "training pictures.")] = True,
 ) -> None:
     """Train a network on a CSV table and save it with its preprocessing.
 
@@ -122,6 +144,12 @@ def train(
     """
     console = Console(soft_wrap=True, highlight=False)  # whole lines in logs and pipes
     with user_errors():
+        from descent.cli.train_images import refuse_picture_options, train_pictures
+
+        if images or (csv is not None and csv.is_dir()):
+            train_pictures(ctx, csv, dict(locals()))
+            return
+        refuse_picture_options(ctx)
         start = time.perf_counter()
         if not 0 <= val_fraction < 1:
             raise ValueError(f"--val-fraction must be in [0, 1), got {val_fraction}")
