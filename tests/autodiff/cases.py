@@ -362,5 +362,77 @@ case("mse-half-4", lambda y, t: ((y - t) ** 2).mean() / 2,
      lambda y, t: ((y - t) ** 2).mean() / 2, [(4,), (4,)])
 case("x-times-x-2x3", lambda x: x * x, lambda x: x * x, [(2, 3)])
 
+
+# Sliding windows, the one primitive under convolution and pooling, and its adjoint (col2im).
+# Grids cover kernel sizes, strides, paddings ("same" included), dilations, channel counts
+# and odd spatial sizes; the (stride, padding, dilation) triples are checked against torch.
+_WINDOW_ARGS = dict(kernel=(2, 3), stride=(2, 1), dilation=(1, 2), padding=((1, 0), (2, 1)))
+case("windows-2x3x5x6-k2x3-s2x1-d1x2-p",
+     lambda x: apply("windows", x, **_WINDOW_ARGS),
+     lambda x: F.pad(x, (2, 1, 1, 0)).unfold(2, 2, 2).unfold(3, 5, 1)[..., ::2],
+     [(2, 3, 5, 6)])
+case("windows-fn-1x2x7-k3-s2",
+     lambda x: ds.windows(x, 3, stride=2), lambda x: x.unfold(2, 3, 2), [(1, 2, 7)])
+case("unwindows-2x3x3x5x2x3",
+     lambda g: apply("unwindows", g, shape=(2, 3, 5, 6), **_WINDOW_ARGS),
+     lambda g: F.fold(g.permute(0, 1, 4, 5, 2, 3).reshape(2, 3 * 6, 15), (6, 9), (2, 3),
+                      dilation=(1, 2), stride=(2, 1))[:, :, 1:6, 2:8],
+     [(2, 3, 3, 5, 2, 3)])
+
+# (N, C_in, C_out, spatial, kernel, stride, padding, dilation, bias)
+_CONV1D = [
+    (2, 3, 4, 9, 3, 1, 0, 1, True), (1, 1, 1, 5, 1, 1, 0, 1, True),
+    (2, 2, 3, 11, 4, 2, 1, 1, True), (3, 3, 2, 10, 3, 3, 2, 2, False),
+    (1, 2, 5, 7, 3, 1, "same", 1, True), (2, 1, 2, 8, 4, 1, "same", 2, True),
+    (2, 2, 2, 6, 6, 1, "valid", 1, True), (1, 4, 1, 13, 2, 5, 3, 3, True),
+]
+for n, ci, co, length, k, s, p, r, bias in _CONV1D:
+    name = f"conv1d-{n}x{ci}x{length}-o{co}-k{k}-s{s}-p{p}-d{r}{'' if bias else '-nobias'}"
+    shapes = [(n, ci, length), (co, ci, k)] + ([(co,)] if bias else [])
+    case(name, lambda x, w, b=None, s=s, p=p, r=r: ds.conv1d(x, w, b, s, p, r),
+         lambda x, w, b=None, s=s, p=p, r=r: F.conv1d(x, w, b, s, p, r), shapes)
+
+_CONV2D = [
+    (2, 3, 4, (7, 9), 3, 1, 0, 1, True), (1, 1, 1, (5, 5), 1, 1, 0, 1, True),
+    (2, 2, 3, (6, 7), (2, 3), 1, 0, 1, True), (2, 3, 2, (9, 8), 3, 2, 1, 1, True),
+    (1, 2, 3, (7, 7), 3, (2, 1), (1, 2), 1, False), (2, 1, 2, (9, 9), 3, 1, 0, 2, True),
+    (1, 2, 2, (10, 9), (3, 2), (3, 2), (2, 0), (2, 3), True),
+    (2, 2, 3, (5, 6), 3, 1, "same", 1, True), (1, 3, 2, (6, 5), (2, 4), 1, "same", (2, 1), True),
+    (2, 1, 6, (12, 12), 5, 1, 2, 1, True), (1, 6, 4, (8, 8), 5, 1, "valid", 1, True),
+    (3, 2, 1, (4, 5), (4, 5), 1, 0, 1, True), (1, 5, 2, (3, 3), 3, 2, 1, 1, True),
+]
+for n, ci, co, (h, wd), k, s, p, r, bias in _CONV2D:
+    kk = (k, k) if isinstance(k, int) else k
+    name = (f"conv2d-{n}x{ci}x{h}x{wd}-o{co}-k{_sid([kk])}-s{s}-p{p}-d{r}"
+            f"{'' if bias else '-nobias'}").replace(" ", "")
+    shapes = [(n, ci, h, wd), (co, ci, *kk)] + ([(co,)] if bias else [])
+    case(name, lambda x, w, b=None, s=s, p=p, r=r: ds.conv2d(x, w, b, s, p, r),
+         lambda x, w, b=None, s=s, p=p, r=r: F.conv2d(x, w, b, s, p, r), shapes)
+
+# Pooling: "distinct" inputs so no window holds a tie (ties split the gradient here and go
+# to the first maximum in PyTorch; see max_pool2d's docstring).
+_POOL1D = [((2, 3, 8), 2, None, 0), ((1, 2, 9), 3, 2, 1), ((2, 1, 7), 4, 1, 2),
+           ((1, 1, 5), 5, None, 0)]
+_POOL2D = [((2, 3, 6, 8), 2, None, 0), ((1, 2, 7, 9), 3, 2, 1), ((2, 1, 5, 7), (2, 3), (1, 2), 1),
+           ((1, 2, 5, 5), 3, 1, 0), ((1, 1, 9, 6), (3, 2), None, (1, 0))]
+for pool in ("max", "avg"):
+    ours1, ours2 = getattr(ds, f"{pool}_pool1d"), getattr(ds, f"{pool}_pool2d")
+    theirs1, theirs2 = getattr(F, f"{pool}_pool1d"), getattr(F, f"{pool}_pool2d")
+    domain = "distinct" if pool == "max" else "real"
+    for s, k, st, p in _POOL1D:
+        case(f"{pool}_pool1d-{_sid([s])}-k{k}-s{st}-p{p}",
+             lambda x, o=ours1, k=k, st=st, p=p: o(x, k, st, p),
+             lambda x, t=theirs1, k=k, st=st, p=p: t(x, k, st, p), [s], domain)
+    for s, k, st, p in _POOL2D:
+        case(f"{pool}_pool2d-{_sid([s])}-k{k}-s{st}-p{p}".replace(" ", ""),
+             lambda x, o=ours2, k=k, st=st, p=p: o(x, k, st, p),
+             lambda x, t=theirs2, k=k, st=st, p=p: t(x, k, st, p), [s], domain)
+
+# A small LeNet-shaped composition: convolution, relu, pooling, flatten, dense.
+case("lenet-block-2x1x8x8", lambda x, w, b, v: ds.max_pool2d(ds.relu(ds.conv2d(x, w, b, 1, 2)),
+                                                             2).reshape(2, -1) @ v,
+     lambda x, w, b, v: F.max_pool2d(torch.relu(F.conv2d(x, w, b, 1, 2)), 2).reshape(2, -1) @ v,
+     [(2, 1, 8, 8), (3, 1, 5, 5), (3,), (48, 2)])
+
 _names = [c.name for c in CASES]
 assert len(_names) == len(set(_names)), "case names must be unique"

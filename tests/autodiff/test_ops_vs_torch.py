@@ -49,10 +49,11 @@ def test_the_table_covers_every_primitive():
 
 def test_the_table_covers_every_public_function():
     names = {c.name.split("-")[0] for c in CASES}
-    public = {"abs", "broadcast_to", "clip", "concatenate", "cos", "exp", "leaky_relu", "log",
-              "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum",
-              "relu", "reshape", "sigmoid", "sin", "softmax", "sqrt", "square", "stack", "sum",
-              "tanh", "transpose", "where"}
+    public = {"abs", "avg_pool1d", "avg_pool2d", "broadcast_to", "clip", "concatenate", "conv1d",
+              "conv2d", "cos", "exp", "leaky_relu", "log", "log_softmax", "logsumexp", "matmul",
+              "max", "max_pool1d", "max_pool2d", "maximum", "mean", "min", "minimum", "relu",
+              "reshape", "sigmoid", "sin", "softmax", "sqrt", "square", "stack", "sum", "tanh",
+              "transpose", "where", "windows"}
     assert public <= set(ds.__all__)
     assert not public - names, f"no case for {sorted(public - names)}"
 

@@ -80,7 +80,7 @@ def test_config_rebuilds_the_same_architecture(net):
 
 
 @pytest.mark.parametrize("config,message", [
-    ({"type": "Conv2d"}, "unknown layer type 'Conv2d'"),
+    ({"type": "LSTM"}, "unknown layer type 'LSTM'"),
     ({"type": "Linear", "in_features": 2}, "out_features"),
     ({"type": "MLP", "sizes": [2, -1], "activation": "tanh", "output_activation": None},
      "every MLP size must be a positive integer"),

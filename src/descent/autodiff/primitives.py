@@ -18,14 +18,17 @@ as ufuncs (np.equal, np.greater), which Tensors answer with constant masks.
     add(a, b)     a + b                   g, g
     mul(a, b)     a * b                   g*b, g*a
     ...           (read on: one line each)
+    windows(x)    the k x k patches of x  unwindows(g): each patch's gradient added back
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import product
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 Array = np.ndarray
 VJP = Callable[..., Array]
@@ -185,6 +188,50 @@ def _matmul_vjp_b(g, out, a, b):
     return np.swapaxes(a, -1, -2) @ g
 
 
+def _windows(x, kernel, stride, dilation, padding, fill=0.0):
+    """The sliding windows of x's last len(kernel) axes: (N, C, *spatial) -> (N, C, *out, *kernel).
+
+    A view (no copy) of x, or of x padded with `fill` on each side by `padding` ((lo, hi) per
+    axis). Window (i, j) starts at (i*stride, j*stride); its entries are `dilation` apart.
+    """
+    d = len(kernel)
+    lead = x.ndim - d
+    if any(lo or hi for lo, hi in padding):
+        x = np.pad(x, [(0, 0)] * lead + [tuple(p) for p in padding], constant_values=fill)
+    span = tuple((k - 1) * r + 1 for k, r in zip(kernel, dilation, strict=True))
+    view = sliding_window_view(x, span, axis=tuple(range(lead, x.ndim)))
+    return view[(slice(None),) * lead + tuple(slice(None, None, s) for s in stride)
+                + tuple(slice(None, None, r) for r in dilation)]
+
+
+def _unwindows(g, shape, kernel, stride, dilation, padding):
+    """The adjoint of `_windows` (col2im): each window's entries added back where they came from.
+
+    One strided add per kernel offset (k*k adds of a whole (N, C, *out) slab), not one
+    scatter per element; the padding's share is cropped off at the end.
+    """
+    d = len(kernel)
+    lead, spatial = tuple(shape[:-d]), tuple(shape[-d:])
+    out_size = g.shape[len(lead):len(lead) + d]
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(spatial, padding, strict=True))
+    gx = np.zeros(lead + padded, dtype=g.dtype)
+    for offset in product(*(range(k) for k in kernel)):
+        target = tuple(slice(o * r, o * r + s * (m - 1) + 1, s)
+                       for o, r, s, m in zip(offset, dilation, stride, out_size, strict=True))
+        gx[(Ellipsis, *target)] += g[(Ellipsis, *offset)]
+    return gx[(Ellipsis, *(slice(lo, lo + n) for n, (lo, _) in zip(spatial, padding,
+                                                                     strict=True)))]
+
+
+def _windows_vjp(g, out, x, kernel, stride, dilation, padding, fill=0.0):
+    return call("unwindows", g, shape=tuple(x.shape), kernel=kernel, stride=stride,
+                dilation=dilation, padding=padding)
+
+
+def _unwindows_vjp(g, out, src, shape, kernel, stride, dilation, padding):
+    return call("windows", g, kernel=kernel, stride=stride, dilation=dilation, padding=padding)
+
+
 def _split_vjp(i, g, out, *xs, axis=0):
     start = sum(x.shape[axis] for x in xs[:i])
     return np.take(g, np.arange(start, start + xs[i].shape[axis]), axis=axis)
@@ -254,6 +301,10 @@ primitive("cast", lambda x, dtype: x.astype(dtype), lambda g, out, x, dtype: g)
 primitive("getitem", lambda x, index: x[index],
           lambda g, out, x, index: call("scatter_add", g, index=index, shape=tuple(x.shape)))
 primitive("scatter_add", _scatter_add, lambda g, out, src, index, shape: g[index])
+# Sliding windows: convolution (windows x weights) and pooling (windows then max or mean) are
+# composed from this pair in autodiff/convolution.py and have no derivative code of their own.
+primitive("windows", _windows, _windows_vjp)
+primitive("unwindows", _unwindows, _unwindows_vjp)
 primitive("concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis), vjp_argnum=_split_vjp)
 primitive("stack", lambda *xs, axis=0: np.stack(xs, axis=axis),
           vjp_argnum=lambda i, g, out, *xs, axis=0: np.take(g, i, axis=axis))

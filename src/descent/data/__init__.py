@@ -13,7 +13,7 @@ input raises `descent.errors.DataError` with one line naming file, line and colu
     (109, 11)
 """
 
-from descent.data.arrays import as_float_matrix, as_target, as_xy
+from descent.data.arrays import as_float_batch, as_float_matrix, as_target, as_xy
 from descent.data.batching import check_batch_size, iterate_minibatches, n_batches
 from descent.data.cells import MISSING_TOKENS
 from descent.data.columns import infer_kind
@@ -44,7 +44,7 @@ __all__ = [
     "Table",
     "TableEncoder",
     "TargetEncoder",
-    "as_float_matrix",
+    "as_float_batch", "as_float_matrix",
     "as_target",
     "as_xy",
     "check_batch_size",

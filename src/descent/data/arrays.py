@@ -187,6 +187,39 @@ def as_float_matrix(
     return out
 
 
+def as_float_batch(X: Any, name: str = "X", *, dtype: Any = None) -> np.ndarray:
+    """X as finite floats, one example per index of the first axis: a table (N, n_features)
+    as `as_float_matrix` gives it, or signals (N, C, L) and pictures (N, C, H, W).
+
+    Raises DataError for fewer than 2 or more than 4 dimensions, no examples, non-numbers,
+    NaN or infinity (naming the example and the position inside it).
+
+    >>> as_float_batch(np.zeros((5, 1, 28, 28), np.uint8)).dtype
+    dtype('float32')
+    >>> as_float_batch([[1, 2]]).shape
+    (1, 2)
+    """
+    if np.ndim(X) <= 2:
+        return as_float_matrix(X, name, dtype=dtype)
+    want = _check_dtype_arg(dtype)
+    a = np.asarray(X)
+    if a.ndim > 4:
+        raise DataError(f"{name} must be (N, features), (N, C, L) or (N, C, H, W); got shape "
+                        f"{a.shape}")
+    if a.dtype.kind not in "biuf":
+        raise DataError(f"{name} has dtype {a.dtype}, not numbers")
+    if a.shape[0] == 0 or a.size == 0:
+        raise DataError(f"{name} has no values (shape {a.shape})")
+    keep = a.dtype if a.dtype in _FLOATS else None
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.ascontiguousarray(a, dtype=want or keep or np.dtype(np.float32))
+    if not (np.isfinite(out.min()) and np.isfinite(out.max())):
+        index = tuple(int(i) for i in np.argwhere(~np.isfinite(out))[0])
+        raise DataError(f"{name} has a non-finite value ({float(a[index]):g}) in example "
+                        f"{index[0]} at position {index[1:]}")
+    return out
+
+
 TARGET_TASKS = ("regression", "classification")
 
 

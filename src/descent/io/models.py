@@ -80,10 +80,10 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         model = from_config(arch)
     except (ValueError, TypeError) as error:
         raise ModelFileError(f"{source}: bad architecture: {error}") from None
-    for name, p in model.named_parameters():
-        if tensors[name].dtype != p.dtype:
+    for name, array in model.state_arrays().items():  # parameters and buffers
+        if tensors[name].dtype != array.dtype:
             raise ModelFileError(f"{source}: tensor {name} is {tensors[name].dtype} but the "
-                                 f"architecture says {p.dtype}")
+                                 f"architecture says {array.dtype}")
     model.load_state_dict(tensors)
     model.eval()
     preprocessing = meta.get("preprocessing")

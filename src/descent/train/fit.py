@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from descent.autodiff import Tensor, no_grad
-from descent.data.arrays import as_float_matrix, as_target
+from descent.data.arrays import as_float_batch, as_float_matrix, as_target
 from descent.data.batching import iterate_minibatches
 from descent.errors import DataError, DivergenceError
 from descent.nn import Loss, Module, get_loss
@@ -56,9 +56,12 @@ def model_dtype(model: Module) -> np.dtype:
 def predict_array(model: Module, X: np.ndarray, batch_size: int = 8192) -> np.ndarray:
     """Run the model on X in chunks without recording a graph; returns a NumPy array.
 
-    A plain MLP runs as a compiled forward pass (train/plan.py: preallocated buffers,
-    chunks sized for the cache, the chunks spread over the BLAS threads); anything else
-    runs through the engine, `batch_size` rows at a time.
+    X is (N, n_features) for dense networks, (N, C, L) or (N, C, H, W) for convolutional
+    ones. The model runs in evaluation mode (Dropout off, BatchNorm on its running
+    statistics) and is put back in the mode it was in. A plain MLP runs as a compiled
+    forward pass (train/plan.py: preallocated buffers, chunks sized for the cache, the
+    chunks spread over the BLAS threads); anything else runs through the engine,
+    `batch_size` rows at a time.
     """
     X = np.asarray(X, dtype=model_dtype(model))
     if X.ndim == 2 and len(X):
@@ -66,9 +69,14 @@ def predict_array(model: Module, X: np.ndarray, batch_size: int = 8192) -> np.nd
         if forward is not None and X.shape[1] == forward.layers[0][0].in_features:
             return forward(np.ascontiguousarray(X))
     outs = []
-    with no_grad():
-        for start in range(0, len(X), batch_size):
-            outs.append(model(Tensor(X[start:start + batch_size])).data)
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            for start in range(0, len(X), batch_size):
+                outs.append(model(Tensor(X[start:start + batch_size])).data)
+    finally:
+        model.train(was_training)
     return np.concatenate(outs) if outs else np.zeros((0,))
 
 
@@ -148,7 +156,8 @@ def fit(
 ) -> History:
     """Train `model` on (X, y) by minibatch gradient descent; returns the History.
 
-    Shapes: X (N, n_features); y (N,) or (N, n_outputs), or (N,) class indices for
+    Shapes: X (N, n_features), or (N, C, L) / (N, C, H, W) for convolutional networks;
+    y (N,) or (N, n_outputs), or (N,) class indices for
     "cross_entropy". Each epoch visits every example once in batches of `batch_size`
     (shuffled with `seed`); each batch runs forward, backward (the engine's chain rule)
     and one optimizer step. A non-finite loss or weight stops training with a
@@ -176,7 +185,7 @@ def fit(
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
     loss_fn = get_loss(loss)
     dtype = model_dtype(model)
-    X = as_float_matrix(X, "X").astype(dtype, copy=False)
+    X = as_float_batch(X, "X").astype(dtype, copy=False)
     y = _target(y, loss_fn, dtype, len(X))
     w = None if sample_weight is None else _weights(sample_weight, len(X))
 
@@ -187,7 +196,7 @@ def fit(
     seed_seq = np.random.SeedSequence(seed)
     split_rng, shuffle_rng = (np.random.default_rng(s) for s in seed_seq.spawn(2))
     if validation_data is not None:
-        X_val = as_float_matrix(validation_data[0], "validation X").astype(dtype, copy=False)
+        X_val = as_float_batch(validation_data[0], "validation X").astype(dtype, copy=False)
         y_val = _target(validation_data[1], loss_fn, dtype, len(X_val))
     elif validation_split > 0:
         order = split_rng.permutation(len(X))
