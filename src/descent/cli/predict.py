@@ -30,7 +30,10 @@ order) just before it. Without --out the CSV goes to stdout. The file is read in
 training is an error naming its line and column; with --unknown ignore it is encoded as \
 all zeros in that column's one-hot features instead.
 
-With a picture model (from `descent train FOLDER`) the input is a picture or a folder of pictures (searched recursively), and the CSV has file, predicted_class and one probability_<class> column per class; --skip-bad skips unreadable pictures instead of stopping at the first.
+With a picture model (from `descent train FOLDER`) the input is a picture or a folder of \
+pictures (searched recursively), and the CSV has file, predicted_class and one \
+probability_<class> column per class; --skip-bad skips unreadable pictures instead of \
+stopping at the first.
 """
 
 

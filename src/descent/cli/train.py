@@ -40,7 +40,11 @@ With no CSV it trains on the embedded Windsor house-price data (546 houses, targ
 Text columns are encoded (yes/no as 1/0, other text one-hot) and the encoding is stored in \
 the model file with the scalers, so `descent predict` needs only the model and a CSV.
 
-Given a folder (one sub-folder of pictures per class) or --images, it trains the default convolutional network (LeNet-5 style) on the pictures instead, with random flips, shifts and small turns of the training pictures (--no-augment: none); options left at their defaults then take the picture recipe's values: --epochs 40, --lr 0.001, --weight-decay 0.0001, --batch-size 64, --patience 8, --val-fraction 0.1.
+Given a folder (one sub-folder of pictures per class) or --images, it trains the default \
+convolutional network (LeNet-5 style) on the pictures instead, with random flips, shifts \
+and small turns of the training pictures (--no-augment: none); options left at their \
+defaults then take the picture recipe's values: --epochs 40, --lr 0.001, --weight-decay \
+0.0001, --batch-size 64, --patience 8, --val-fraction 0.1.
 """
 
 

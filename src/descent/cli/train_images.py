@@ -15,7 +15,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import click
 from rich.console import Console
 from rich.table import Table
 
@@ -46,13 +45,14 @@ PICTURE_ONLY = {"images": "--images", "size": "--size", "skip_bad": "--skip-bad"
 PLOT_FILES = ("loss.png", "confusion.png", "misclassified.png", "filters.png")
 
 
-def given(ctx: click.Context, name: str) -> bool:
+def given(ctx: Any, name: str) -> bool:
     """Whether the user typed option `name` (rather than leaving its default)."""
     source = ctx.get_parameter_source(name)
-    return source is not None and source is not click.core.ParameterSource.DEFAULT
+    # typer carries its own copy of click, so compare the source by name, not identity
+    return source is not None and source.name == "COMMANDLINE"
 
 
-def refuse_picture_options(ctx: click.Context) -> None:
+def refuse_picture_options(ctx: Any) -> None:
     """A CSV run with a picture-only option: one line naming it."""
     for name, flag in PICTURE_ONLY.items():
         if given(ctx, name):
@@ -142,7 +142,7 @@ def _stopped(result: ImageTrainResult) -> str:
     return f"trained {ran}"
 
 
-def train_pictures(ctx: click.Context, folder: Path | None, options: dict[str, Any]) -> None:
+def train_pictures(ctx: Any, folder: Path | None, options: dict[str, Any]) -> None:
     """The body of `descent train` for pictures (inside the command's error boundary)."""
     console = Console(soft_wrap=True, highlight=False)
     start = time.perf_counter()

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from descent.autodiff import Tensor, no_grad, value_and_grad
+from descent.explain.attributions import _batch, _targets
 from descent.explain.deltas import engine_gradients, float64_copy
-from descent.explain.saliency import _batch, _targets
 from descent.nn import Activation, Conv2d, Module, Sequential, get_loss
 
 

@@ -42,7 +42,8 @@ def picture_files(path: str | os.PathLike[str]) -> PictureFiles:
     >>> import tempfile, pathlib
     >>> root = pathlib.Path(tempfile.mkdtemp())
     >>> for name in ("b/img10.png", "b/img9.png", "a.txt"):
-    ...     (root / name).parent.mkdir(exist_ok=True); (root / name).write_bytes(b"")
+    ...     (root / name).parent.mkdir(exist_ok=True)
+    ...     _ = (root / name).write_bytes(b"")
     >>> found = picture_files(root)
     >>> [p.name for p in found.files], [p.name for p in found.ignored]
     (['img9.png', 'img10.png'], ['a.txt'])

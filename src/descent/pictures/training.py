@@ -13,7 +13,7 @@ plus the test part's confusion matrix and per-class precision and recall.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -71,7 +71,7 @@ def image_splits(images: ImageSet, val_fraction: float, test_fraction: float,
     >>> from descent.data import load_cats_dogs
     >>> parts = image_splits(load_cats_dogs(), 0.1, 0.2, seed=0)
     >>> {k: len(v) for k, v in parts.items()}
-    {'train': 1393, 'validation': 199, 'test': 408}
+    {'train': 1397, 'validation': 202, 'test': 401}
     """
     for name, f in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
         if not (isinstance(f, int | float) and 0 <= f < 1):
@@ -139,10 +139,11 @@ def train_images(
         verbose: show training progress.
 
     >>> from descent.data import load_cats_dogs
+    >>> from dataclasses import replace
     >>> pets = load_cats_dogs().take(np.r_[0:40, 1000:1040])
     >>> r = train_images(pets, recipe=replace(PICTURE_RECIPE, epochs=2), verbose=False)
-    >>> [s.split for s in r.scores], r.confusion.sum()
-    (['train', 'validation', 'test'], 16)
+    >>> [s.split for s in r.scores], int(r.confusion.sum()) == len(r.splits["test"])
+    (['train', 'validation', 'test'], True)
     """
     recipe = (recipe or PICTURE_RECIPE).checked("classification")
     parts = image_splits(images, val_fraction, test_fraction, seed)
@@ -189,4 +190,4 @@ def recipe_summary(result: ImageTrainResult) -> dict[str, Any]:
 
 
 __all__ = ["DEFAULT_AUGMENTATION", "PICTURE_RECIPE", "ImageTrainResult", "default_network",
-           "image_splits", "recipe_summary", "replace", "train_images"]
+           "image_splits", "recipe_summary", "train_images"]

@@ -189,7 +189,7 @@ def integrated_gradients(model: Module, x: np.ndarray, target: int | np.ndarray 
     rule over `steps` equal intervals; F is the target class's logit.
 
     >>> import descent as ds
-    >>> net = ds.nn.Sequential(ds.nn.Flatten(), ds.nn.Linear(4, 2, seed=0))
+    >>> net = ds.nn.Sequential(ds.nn.Flatten(), ds.nn.Linear(4, 2, seed=0, dtype=np.float64))
     >>> ig = integrated_gradients(net, np.ones((1, 2, 2)), target=0)
     >>> bool(ig.gap[0] < 1e-9)   # a linear score: the attributions add up exactly
     True
