@@ -4,6 +4,7 @@
     python3 dev.py train      # train on the embedded house-price data, print metrics
     python3 dev.py test       # the whole test suite (what CI runs)
     python3 dev.py bench      # the speed benchmark (installs the `bench` extra)
+    python3 dev.py bench lenet  # the LeNet-5 picture benchmark (bench/lenet.py)
     python3 dev.py fuzz N     # the long fuzz run over model files
 
 Needs only python3 (3.11+). The first run creates `.venv/` and installs descent with its
@@ -65,6 +66,8 @@ def main(args: list[str]) -> int:
         return _run([str(PY), "-m", "pytest", "-q", *workers, *rest])
     if command == "bench":
         _ensure_env("all,bench")
+        if rest[:1] == ["lenet"]:
+            return _run([str(PY), str(ROOT / "bench" / "lenet.py"), *rest[1:]])
         return _run([str(PY), str(ROOT / "bench" / "run.py"), *rest])
     if command == "fuzz":
         _ensure_env("all,test")

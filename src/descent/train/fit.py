@@ -18,6 +18,7 @@ from descent.errors import DataError, DivergenceError
 from descent.nn import Loss, Module, get_loss
 from descent.optim import Optimizer, get_optimizer
 from descent.train.callbacks import Callback, CallbackList
+from descent.train.conv_plan import compile_conv_step
 from descent.train.history import History
 from descent.train.metrics import LABEL_METRICS, decide, get_metric
 from descent.train.plan import compile_forward, compile_step
@@ -165,9 +166,10 @@ def fit(
     keeps the history (`history.interrupted`). With `resume=path` (a ModelCheckpoint
     file) training continues from that checkpoint's epoch, bit-identically.
 
-    `compiled=True` lets `fit` replay a precompiled NumPy plan for plain MLPs (same
-    results as the engine to float rounding, much less overhead); anything the plan does
-    not cover falls back to the engine.
+    `compiled=True` lets `fit` replay a precompiled NumPy plan for plain MLPs and for
+    small convolutional networks (train/plan.py, train/conv_plan.py: same results as the
+    engine to float rounding, much less overhead); anything the plans do not cover falls
+    back to the engine.
 
     >>> import numpy as np, descent as ds
     >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float); y = np.array([0, 1, 1, 0.])
@@ -227,8 +229,13 @@ def fit(
     run.callbacks = user_callbacks + ([display] if display else [])
     hooks = CallbackList(run.callbacks, run)
 
+    if loss_fn.name == "cross_entropy" and y.ndim == 1:
+        _check_labels(model, X, y, "y")
+        if X_val is not None and y_val.ndim == 1:
+            _check_labels(model, X_val, y_val, "validation y")
     eager = _eager_step(model, loss_fn, opt)
-    fast = compile_step(model, loss_fn, opt) if compiled and w is None else None
+    fast = (compile_step(model, loss_fn, opt) or compile_conv_step(model, loss_fn, opt)) \
+        if compiled and w is None else None
     # Whether the plan covers a batch depends only on X's dtype and width: decide once.
     step: Step = fast if fast is not None and fast.covers(X[:1]) else eager
     # Per-batch hooks cost a call each per batch; make them only when a callback has one.
@@ -311,6 +318,18 @@ def _target(y: Any, loss: Loss, dtype: np.dtype, n: int) -> np.ndarray:
                             "labels first, e.g. with descent.data.encode_labels)")
         return labels.astype(np.int64)
     return as_target(y, "y", n_samples=n, dtype=dtype)
+
+
+def _check_labels(model: Module, X: np.ndarray, y: np.ndarray, what: str) -> None:
+    """Class indices must name one of the network's outputs, whichever step runs (the
+    compiled one would index past its buffer; say what is wrong before either starts)."""
+    if not len(y) or not len(X):
+        return
+    k = predict_array(model, X[:1]).shape[-1]
+    low, high = int(y.min()), int(y.max())
+    if low < 0 or high >= k:
+        raise DataError(f"{what} has class indices {low}..{high}, but the network has {k} "
+                        f"output{'s' if k != 1 else ''} (classes 0..{k - 1})")
 
 
 def _weights(sample_weight: Any, n: int) -> np.ndarray:

@@ -1,0 +1,492 @@
+"""A compiled training step for small convolutional networks (LeNet and its kin).
+
+The engine runs a convolution as patches x weights through generic primitives: the
+patches of every layer are copied twice (into the graph, then transposed into rows), the
+max-pool gradient is a full-size mask, and every op allocates. For a network whose shape
+never changes, `compile_conv_step` reads the model once and replays the same forward and
+backward pass as a fixed plan of NumPy calls into buffers allocated once per batch size:
+
+    convolution  z = W cols + b          cols: the input's patches, one column per position
+                 ∂C/∂W = δ colsᵀ,  ∂C/∂b = Σ δ,  ∂C/∂x = col2im(Wᵀ δ)
+    max-pool     m = max of each window; its gradient goes to the window's maximum
+                 (ties share it equally, as in the engine)
+    dense        z = a W + b,  ∂C/∂W = aᵀ δ,  δ_prev = δ Wᵀ ⊙ f'(a)
+
+What makes it fast (measured with bench/lenet.py; docs/benchmarks.md has the numbers):
+
+- the channel-major working layout (C, N, H, W): a convolution's product W (O, C·k·k) times
+  cols (C·k·k, N·OH·OW) lands directly in that layout, with no transpose, and each row of
+  cols is a copy of whole picture rows (long contiguous runs, not k-element snippets);
+- no input gradient for the first convolution (nothing upstream needs it);
+- the first convolution's zero padding lives in cols itself: the border entries of cols
+  are zero once and for all, and each step copies only the picture's own pixels;
+- max-pooling of non-overlapping windows by k·k elementwise maxima of strided views, and
+  its gradient by k·k comparisons with the maximum (no k·k-times larger mask);
+- the input gradient of a later convolution by col2im as k·k strided adds of whole slabs;
+- every buffer allocated once per batch size, every product written with `out=`.
+
+Covered: a Sequential that starts with Conv2d and holds Conv2d (any stride, padding,
+dilation), relu / leaky_relu / tanh / sigmoid / identity activations, MaxPool2d and
+AvgPool2d with windows that do not overlap (stride = kernel, no padding), Flatten,
+Dropout and Linear, with any loss and optimizer (the loss of the (N, classes) output runs
+through the engine: a handful of small ops). Anything else (BatchNorm, overlapping or
+padded pools, Conv1d, mixed dtypes) gives None and `fit` uses the engine.
+tests/train/test_conv_plan.py proves the step equal to the engine on random networks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from descent.autodiff import Tensor
+from descent.nn import (
+    Activation,
+    AvgPool2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Linear,
+    Loss,
+    MaxPool2d,
+    Module,
+    Sequential,
+)
+from descent.optim import Optimizer
+
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
+LEAKY_SLOPE = 0.01  # the slope of Activation("leaky_relu"), descent.nn.activations
+
+
+def _activate(name: str, z: np.ndarray) -> None:
+    """a = f(z), in place (z is a contiguous buffer of the plan)."""
+    if name == "relu":
+        np.maximum(z, 0, out=z)
+    elif name == "leaky_relu":
+        np.multiply(z, np.where(z > 0, 1, LEAKY_SLOPE).astype(z.dtype), out=z)
+    elif name == "tanh":
+        np.tanh(z, out=z)
+    elif name == "sigmoid":
+        # the engine's stable form: e = exp(-|z|); z >= 0: 1/(1+e), else e/(1+e)
+        e = np.exp(-np.abs(z))
+        np.divide(np.where(z >= 0, 1, e), 1 + e, out=z)
+
+
+def _derivative(name: str, g: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """g ⊙ f'(z), written from the output a = f(z) (relu'(0) = 0, as in the engine)."""
+    if name == "relu":
+        return g * (a > 0)
+    if name == "leaky_relu":
+        return g * np.where(a > 0, 1, LEAKY_SLOPE).astype(g.dtype)
+    if name == "tanh":
+        return g * (1 - a * a)
+    if name == "sigmoid":
+        return g * (a * (1 - a))
+    return g
+
+
+class _Conv:
+    """Conv2d (+ its activation) in the channel-major layout (C, N, H, W).
+
+    Stride 1 (the usual case) runs "wide": the input is copied once into a zero-padded,
+    flat buffer (C, N, Hp·Wp + slack), where the window at kernel offset (i, j) of a whole
+    picture is ONE contiguous run of OH·Wp values starting at i·Wp + j. So each row of
+    cols is a copy of long runs, and the product gives outputs for all Wp columns of each
+    output row, of which the first OW are the convolution (the rest are ignored, and their
+    gradient is kept at zero). A stride above 1 copies each offset's strided slab instead.
+    A row of ones in cols and the bias as a column of the weights put the bias inside the
+    product, and ∂C/∂b inside ∂C/∂W's product.
+    """
+
+    def __init__(self, layer: Conv2d, shape: tuple[int, int, int], first: bool) -> None:
+        self.layer, self.first, self.act = layer, first, "identity"
+        c, h, w = shape
+        kh, kw = layer.kernel_size
+        sh, sw = layer.stride
+        dh, dw = layer.dilation
+        if layer.padding == "valid":
+            pads = ((0, 0), (0, 0))
+        elif layer.padding == "same":
+            pads = tuple((t // 2, t - t // 2) for t in (dh * (kh - 1), dw * (kw - 1)))
+        else:
+            pads = tuple((p, p) for p in layer.padding)
+        self.pads, self.in_shape = pads, shape
+        self.hp, self.wp = h + sum(pads[0]), w + sum(pads[1])
+        oh = (self.hp - dh * (kh - 1) - 1) // sh + 1
+        ow = (self.wp - dw * (kw - 1) - 1) // sw + 1
+        if oh < 1 or ow < 1:
+            raise ValueError("the picture is smaller than the kernel")
+        self.out_shape = (layer.out_channels, oh, ow)
+        self.wide = (sh, sw) == (1, 1)
+        self.ckk = c * kh * kw
+        if self.wide:
+            self.width = self.wp  # computed columns per output row (ow of them are real)
+            self.slack = dw * (kw - 1)
+            self.offsets = [i * dh * self.wp + j * dw for i in range(kh) for j in range(kw)]
+        else:
+            self.width = ow
+            # For each kernel offset, the output rows/cols whose input lies inside the
+            # picture and the input rows/cols they read: the rest of cols is padding, zero
+            # for good.
+            self.slabs = []
+            for i in range(kh):
+                rows = self._span(i * dh, sh, oh, pads[0][0], h)
+                for j in range(kw):
+                    cols = self._span(j * dw, sw, ow, pads[1][0], w)
+                    if rows is not None and cols is not None:
+                        self.slabs.append((i, j, rows, cols))
+        self.buffers: dict[int, dict[str, np.ndarray]] = {}
+
+    @staticmethod
+    def _span(offset: int, stride: int, n_out: int, pad: int, n_in: int) -> Any:
+        """(first out, last out + 1, first in, last in + 1) of the outputs o for which
+        o*stride + offset - pad is inside [0, n_in), or None when no output is."""
+        start = 0
+        while start < n_out and start * stride + offset - pad < 0:
+            start += 1
+        stop = n_out
+        while stop > start and (stop - 1) * stride + offset - pad >= n_in:
+            stop -= 1
+        if start >= stop:
+            return None
+        first_in = start * stride + offset - pad
+        return start, stop, first_in, first_in + (stop - start - 1) * stride + 1
+
+    def _buffers(self, m: int, dtype: np.dtype) -> dict[str, np.ndarray]:
+        b = self.buffers.get(m)
+        if b is None:
+            c, h, w = self.in_shape
+            o, oh, ow = self.out_shape
+            n = m * oh * self.width
+            b = {"cols": np.zeros((self.ckk + 1, n), dtype),  # zero padding, kept
+                 "w": np.empty((o, self.ckk + 1), dtype),
+                 "z": np.empty((o, n), dtype),
+                 "g": np.zeros((o, n), dtype)}  # the ignored columns' gradient stays 0
+            b["cols"][-1] = 1  # the bias row
+            b["z_valid"] = b["z"].reshape(o, m, oh, self.width)[..., :ow]
+            b["g_valid"] = b["g"].reshape(o, m, oh, self.width)[..., :ow]
+            (pt, _), (pl, _) = self.pads
+            if self.wide:
+                size = self.hp * self.wp + self.slack
+                b["xs"] = np.zeros((c, m, size), dtype)
+                b["x_inner"] = b["xs"][:, :, :self.hp * self.wp].reshape(
+                    c, m, self.hp, self.wp)[:, :, pt:pt + h, pl:pl + w]
+            if not self.first:
+                b["dcols"] = np.empty((self.ckk, n), dtype)
+                if self.wide:
+                    b["dxs"] = np.zeros((c, m, size), dtype)
+                    b["dx"] = b["dxs"][:, :, :self.hp * self.wp].reshape(
+                        c, m, self.hp, self.wp)[:, :, pt:pt + h, pl:pl + w]
+                else:
+                    b["dx"] = np.zeros((c, m, h, w), dtype)
+            self.buffers[m] = b
+        return b
+
+    def delta_buffer(self, m: int, dtype: np.dtype) -> np.ndarray:
+        """Where the next op may write ∂C/∂a directly (this layer's activation is identity)."""
+        return self._buffers(m, dtype)["g_valid"]
+
+    def forward(self, x: np.ndarray, m: int) -> np.ndarray:
+        """x (C, m, H, W) -> a (O, m, OH, OW) (a view of a wider buffer)."""
+        b = self._buffers(m, x.dtype)
+        c = self.in_shape[0]
+        o, oh, ow = self.out_shape
+        kh, kw = self.layer.kernel_size
+        cols = b["cols"]
+        if self.wide:
+            b["x_inner"][...] = x
+            xs, run = b["xs"], oh * self.width
+            rows = cols[:-1].reshape(c, kh * kw, m, run)
+            for k, off in enumerate(self.offsets):
+                rows[:, k] = xs[:, :, off:off + run]
+        else:
+            sh, sw = self.layer.stride
+            rows = cols[:-1].reshape(c, kh, kw, m, oh, ow)
+            for i, j, (r0, r1, i0, i1), (c0, c1, j0, j1) in self.slabs:
+                rows[:, i, j, :, r0:r1, c0:c1] = x[:, :, i0:i1:sh, j0:j1:sw]
+        self.b, self.m = b, m
+        w = b["w"]
+        w[:, :-1] = self.layer.weight.data.reshape(o, -1)
+        w[:, -1] = 0 if self.layer.bias is None else self.layer.bias.data
+        np.matmul(w, cols, out=b["z"])
+        _activate(self.act, b["z"])
+        return b["z_valid"]
+
+    def backward(self, delta: np.ndarray) -> np.ndarray | None:
+        """delta = ∂C/∂a (O, m, OH, OW) -> ∂C/∂x (C, m, H, W), or None for the first layer."""
+        b, m, layer = self.b, self.m, self.layer
+        if delta is not b["g_valid"]:  # else the next op wrote it there, f' included
+            b["g_valid"][...] = _derivative(self.act, delta, b["z_valid"])
+        g = b["g"]
+        # [∂C/∂W | ∂C/∂b]ᵀ = cols gᵀ: OpenBLAS runs this orientation faster than g colsᵀ
+        grad_t = b["cols"] @ g.T
+        layer.weight.grad = np.ascontiguousarray(grad_t[:-1].T).reshape(layer.weight.shape)
+        if layer.bias is not None:
+            layer.bias.grad = grad_t[-1].copy()
+        if self.first:
+            return None
+        np.matmul(np.ascontiguousarray(b["w"][:, :-1].T), g, out=b["dcols"])
+        c = self.in_shape[0]
+        o, oh, ow = self.out_shape
+        kh, kw = layer.kernel_size
+        if self.wide:
+            dxs, run = b["dxs"], oh * self.width
+            dxs[...] = 0
+            rows = b["dcols"].reshape(c, kh * kw, m, run)
+            for k, off in enumerate(self.offsets):
+                dxs[:, :, off:off + run] += rows[:, k]
+            return b["dx"]
+        sh, sw = layer.stride
+        rows = b["dcols"].reshape(c, kh, kw, m, oh, ow)
+        dx = b["dx"]
+        dx[...] = 0
+        for i, j, (r0, r1, i0, i1), (c0, c1, j0, j1) in self.slabs:
+            dx[:, :, i0:i1:sh, j0:j1:sw] += rows[:, i, j, :, r0:r1, c0:c1]
+        return dx
+
+
+class _Pool:
+    """MaxPool2d / AvgPool2d with non-overlapping windows (stride = kernel, no padding).
+
+    After a convolution with ReLU, max-pooling runs first and the ReLU after it, on a
+    quarter of the values: max(relu(z)) = relu(max(z)), and the gradient reaches a
+    window's maximum only where that maximum is positive. The gradient is then written
+    straight into the convolution's own gradient buffer.
+    """
+
+    def __init__(self, layer: MaxPool2d | AvgPool2d, shape: tuple[int, int, int],
+                 prev: Any) -> None:
+        c, h, w = shape
+        self.k = layer.kernel_size
+        self.kind = "max" if isinstance(layer, MaxPool2d) else "avg"
+        self.in_shape = shape
+        self.out_shape = (c, h // self.k[0], w // self.k[1])
+        if self.out_shape[1] < 1 or self.out_shape[2] < 1:
+            raise ValueError("the picture is smaller than the pooling window")
+        self.relu = False
+        self.target = None
+        if isinstance(prev, _Conv):
+            if prev.act == "relu" and self.kind == "max":
+                prev.act, self.relu = "identity", True
+            if prev.act == "identity":
+                self.target = prev
+        self.buffers: dict[int, dict[str, np.ndarray]] = {}
+
+    def _views(self, x: np.ndarray) -> list[np.ndarray]:
+        """The k·k strided views of x, one per position inside the window."""
+        (kh, kw), (_, ph, pw) = self.k, self.out_shape
+        return [x[:, :, u:ph * kh:kh, v:pw * kw:kw] for u in range(kh) for v in range(kw)]
+
+    def forward(self, x: np.ndarray, m: int) -> np.ndarray:
+        b = self.buffers.get(m)
+        if b is None:
+            c, h, w = self.in_shape
+            shape = (c, m, *self.out_shape[1:])
+            dx = self.target.delta_buffer(m, x.dtype) if self.target is not None \
+                else np.zeros((c, m, h, w), x.dtype)  # entries outside every window stay 0
+            b = self.buffers[m] = {"pre": np.empty(shape, x.dtype), "dx": dx,
+                                   "out": np.empty(shape, x.dtype) if self.relu else None}
+        self.x, self.b = x, b
+        pre, views = b["pre"], self._views(x)
+        if len(views) == 1:
+            np.copyto(pre, views[0])
+        elif self.kind == "max":
+            np.maximum(views[0], views[1], out=pre)
+            for v in views[2:]:
+                np.maximum(pre, v, out=pre)
+        else:
+            np.add(views[0], views[1], out=pre)
+            for v in views[2:]:
+                pre += v
+            pre *= pre.dtype.type(1.0 / len(views))
+        if self.relu:
+            return np.maximum(pre, 0, out=b["out"])
+        return pre
+
+    def backward(self, delta: np.ndarray) -> np.ndarray:
+        dx = self.b["dx"]
+        targets = self._views(dx)
+        if self.kind == "avg":
+            share = delta * delta.dtype.type(1.0 / len(targets))
+            for t in targets:
+                t[...] = share
+            return dx
+        pre = self.b["pre"]
+        hits = [np.equal(v, pre) for v in self._views(self.x)]
+        count = hits[0].astype(delta.dtype)
+        for h in hits[1:]:
+            count += h
+        share = delta / count  # ties share the gradient equally, as the engine's max does
+        if self.relu:
+            share *= pre > 0
+        for t, h in zip(targets, hits, strict=True):
+            np.multiply(share, h, out=t)
+        return dx
+
+
+class _Flatten:
+    """(C, m, H, W) channel-major -> (m, C·H·W) in PyTorch's (C, H, W) order."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.in_shape = shape
+        self.out_shape = (int(np.prod(shape)),)
+
+    def forward(self, x: np.ndarray, m: int) -> np.ndarray:
+        return np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(m, -1)
+
+    def backward(self, delta: np.ndarray) -> np.ndarray:
+        c, h, w = self.in_shape
+        return delta.reshape(-1, c, h, w).transpose(1, 0, 2, 3)
+
+
+class _Dropout:
+    """The engine's Dropout, drawing the same masks from the layer's own generator."""
+
+    def __init__(self, layer: Dropout, shape: tuple[int, ...]) -> None:
+        self.layer, self.in_shape, self.out_shape = layer, shape, shape
+
+    def forward(self, x: np.ndarray, m: int) -> np.ndarray:
+        p = self.layer.p
+        if p == 0.0 or not self.layer.training:
+            self.scale = None
+            return x
+        if p == 1.0:
+            self.scale = np.zeros(x.shape, x.dtype)
+        else:  # drawn in the engine's (N, C, ...) order, then put in the plan's layout
+            keep = self.layer.rng.random((m, *self.in_shape)) >= p
+            scale = (keep / (1.0 - p)).astype(x.dtype)
+            self.scale = scale.transpose(1, 0, 2, 3) if x.ndim == 4 else scale
+        return x * self.scale
+
+    def backward(self, delta: np.ndarray) -> np.ndarray:
+        return delta if self.scale is None else delta * self.scale
+
+
+class _Dense:
+    """Linear (+ its activation) on (m, features) rows."""
+
+    def __init__(self, layer: Linear, shape: tuple[int, ...]) -> None:
+        if shape != (layer.in_features,):
+            raise ValueError("the flattened picture does not fit the dense layer")
+        self.layer, self.act = layer, "identity"
+        self.in_shape, self.out_shape = shape, (layer.out_features,)
+
+    def forward(self, x: np.ndarray, m: int) -> np.ndarray:
+        self.x = x
+        z = x @ self.layer.weight.data
+        if self.layer.bias is not None:
+            z += self.layer.bias.data
+        _activate(self.act, z)
+        self.a = z
+        return z
+
+    def backward(self, delta: np.ndarray) -> np.ndarray:
+        g = _derivative(self.act, delta, self.a)
+        layer = self.layer
+        layer.weight.grad = self.x.T @ g
+        if layer.bias is not None:
+            layer.bias.grad = g.sum(axis=0)
+        return g @ layer.weight.data.T
+
+
+class CompiledConvStep:
+    """One training step of a small CNN (forward, backward, optimizer step) as a NumPy plan.
+
+    Called like fit's engine step: `step(xb, yb, wb)` with xb (N, C, H, W) returns the
+    batch's loss and has updated the weights. `covers(X)` says whether X's pictures fit
+    the network (else fit uses the engine). `hold()` / `release()` exist for fit's sake:
+    this plan updates the model's own parameters, so there is nothing to copy.
+    """
+
+    def __init__(self, model: Sequential, loss: Loss, optimizer: Optimizer) -> None:
+        self.model, self.loss, self.optimizer = model, loss, optimizer
+        self.dtype = model.parameters()[0].dtype
+        self.plans: dict[tuple[int, ...], list[Any] | None] = {}
+
+    def _plan(self, shape: tuple[int, ...]) -> list[Any] | None:
+        if shape not in self.plans:
+            try:
+                self.plans[shape] = self._build(shape)
+            except ValueError:
+                self.plans[shape] = None
+        return self.plans[shape]
+
+    def _build(self, shape: tuple[int, ...]) -> list[Any]:
+        ops: list[Any] = []
+        for layer in self.model:
+            if isinstance(layer, Activation):
+                if not ops or not isinstance(ops[-1], _Conv | _Dense) or ops[-1].act != \
+                        "identity":
+                    raise ValueError("an activation the plan cannot fuse")
+                ops[-1].act = layer.name
+                continue
+            if isinstance(layer, Conv2d):
+                if len(shape) != 3 or shape[0] != layer.in_channels:
+                    raise ValueError("channels do not match")
+                op: Any = _Conv(layer, shape, first=not ops)
+            elif isinstance(layer, MaxPool2d | AvgPool2d):
+                op = _Pool(layer, shape, ops[-1] if ops else None)
+            elif isinstance(layer, Flatten):
+                op = _Flatten(shape)
+            elif isinstance(layer, Dropout):
+                op = _Dropout(layer, shape)
+            elif isinstance(layer, Linear):
+                op = _Dense(layer, shape)
+            else:
+                raise ValueError("a layer the plan does not cover")
+            ops.append(op)
+            shape = op.out_shape
+        if len(shape) != 1:
+            raise ValueError("the network's output is not one row per example")
+        return ops
+
+    def covers(self, X: np.ndarray) -> bool:
+        """Whether the plan runs batches shaped like X (N, C, H, W) of the model's dtype."""
+        return X.ndim == 4 and X.dtype == self.dtype and self._plan(X.shape[1:]) is not None
+
+    def hold(self) -> None:
+        """Nothing to do: the plan trains the model's parameters in place."""
+
+    def release(self) -> None:
+        """Nothing to do (see `hold`)."""
+
+    def __call__(self, xb: np.ndarray, yb: np.ndarray, wb: np.ndarray | None = None) -> float:
+        ops = self._plan(xb.shape[1:])
+        if ops is None:
+            raise ValueError(f"the compiled step does not cover pictures of shape {xb.shape}")
+        m = len(xb)
+        a = xb.transpose(1, 0, 2, 3)  # (C, m, H, W): a view; the first layer copies it anyway
+        for op in ops:
+            a = op.forward(a, m)
+        out = Tensor(a, requires_grad=True)
+        C = self.loss(out, yb, wb)  # the engine's loss on the (m, classes) output
+        C.backward()
+        delta = out.grad
+        self.optimizer.zero_grad()
+        for op in reversed(ops):
+            delta = op.backward(delta)
+            if delta is None:
+                break
+        self.optimizer.step()
+        return float(C.data)
+
+
+def compile_conv_step(model: Module, loss: Loss, optimizer: Optimizer) -> CompiledConvStep | None:
+    """A compiled step for `model` if it is a Sequential the plan covers (see the module's
+    docstring), else None. Whether a batch's picture size fits is decided by `covers`."""
+    if not isinstance(model, Sequential) or not len(model) or not isinstance(model[0], Conv2d):
+        return None
+    params = model.parameters()
+    if not params or any(p.dtype != params[0].dtype for p in params):
+        return None
+    allowed = (Conv2d, MaxPool2d, AvgPool2d, Flatten, Dropout, Linear, Activation)
+    for layer in model:
+        if not isinstance(layer, allowed):
+            return None
+        if isinstance(layer, Activation) and layer.name not in ACTIVATIONS:
+            return None
+        if isinstance(layer, MaxPool2d | AvgPool2d) and (
+                layer.stride != layer.kernel_size or any(layer.padding)):
+            return None
+    return CompiledConvStep(model, loss, optimizer)

@@ -1,0 +1,173 @@
+"""The compiled CNN step is the engine's step, proven on random networks (hypothesis).
+
+Random Sequentials of the layers the plan covers (convolutions of any kernel, stride,
+padding and dilation, narrow and wide, the activations, max and average pools, Flatten,
+Dropout, dense layers), random picture sizes (odd ones included), batch sizes (1, odd),
+float32 and float64, and inputs in C order, Fortran order and strided views. One step of
+each must give the same loss and the same gradient of every parameter as the engine.
+Pictures of small integers make ties inside pooling windows common: the plan must share
+the gradient among tied maxima exactly as the engine does.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import descent as ds
+from descent import nn
+from descent.train.conv_plan import CompiledConvStep, compile_conv_step
+from descent.train.fit import _eager_step
+
+TOL = {np.float64: dict(rtol=1e-9, atol=1e-12), np.float32: dict(rtol=2e-4, atol=2e-5)}
+
+
+@st.composite
+def networks(draw):
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    c = draw(st.integers(1, 3))
+    h, w = draw(st.integers(3, 13)), draw(st.integers(3, 13))
+    layers: list[nn.Module] = []
+    channels, rng = c, np.random.default_rng(draw(st.integers(0, 2**16)))
+    for _ in range(draw(st.integers(1, 3))):
+        out = draw(st.integers(1, 4))
+        k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+        stride = draw(st.sampled_from([1, 1, 2, (1, 2)]))
+        padding = draw(st.sampled_from([0, 1, 2, (0, 1), "same", "valid"]))
+        if padding == "same":
+            stride = 1
+        dilation = draw(st.sampled_from([1, 1, 2]))
+        layers.append(nn.Conv2d(channels, out, k, stride, padding, dilation,
+                                bias=draw(st.booleans()), seed=rng, dtype=dtype))
+        act = draw(st.sampled_from(["relu", "relu", "tanh", "sigmoid", "leaky_relu", None]))
+        if act:
+            layers.append(nn.Activation(act))
+        pool = draw(st.sampled_from([None, "max", "max", "avg"]))
+        if pool:
+            k = draw(st.sampled_from([1, 2, 2, 3, (2, 1)]))
+            layers.append(nn.MaxPool2d(k) if pool == "max" else nn.AvgPool2d(k))
+        channels = out
+    layers.append(nn.Flatten())
+    if draw(st.booleans()):
+        layers.append(nn.Dropout(draw(st.sampled_from([0.0, 0.3, 1.0])), seed=rng))
+    hidden = draw(st.sampled_from([[], [1], [5]]))
+    return layers, hidden, dtype, (c, h, w), rng
+
+
+def _finish(layers, hidden, dtype, shape, rng):
+    """Add the dense layers once the flattened width is known (None: the picture is too
+    small for the convolutions)."""
+    probe = nn.Sequential(*layers).eval()
+    try:
+        with ds.no_grad():
+            width = probe(ds.tensor(np.zeros((1, *shape), dtype))).shape[1]
+    except ValueError:
+        return None
+    dense = []
+    for n in [*hidden, 3]:
+        dense += [nn.Linear(width, n, seed=rng, dtype=dtype), nn.Activation("relu")]
+        width = n
+    return nn.Sequential(*layers, *dense[:-1])
+
+
+def _pictures(draw_data, dtype, shape, batch, layout):
+    rng = np.random.default_rng(draw_data)
+    if draw_data % 3 == 0:  # small integers: ties inside the pooling windows
+        X = rng.integers(0, 3, (batch, *shape)).astype(dtype)
+    else:
+        X = rng.standard_normal((batch, *shape)).astype(dtype)
+    if layout == "fortran":
+        X = np.asfortranarray(X)
+    elif layout == "strided":  # every other picture of a larger array
+        big = np.empty((2 * batch, *shape), dtype)
+        big[::2] = X
+        X = big[::2]
+    elif layout == "reversed":  # negative strides: the same values, columns read backwards
+        X = np.ascontiguousarray(X[..., ::-1])[..., ::-1]
+    return X, rng.integers(0, 3, batch)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(net=networks(), batch=st.sampled_from([1, 2, 5, 8]), seed=st.integers(0, 10**6),
+       layout=st.sampled_from(["c", "fortran", "strided", "reversed"]),
+       loss=st.sampled_from(["cross_entropy", "cross_entropy", "mse"]))
+def test_one_step_equals_the_engine(net, batch, seed, layout, loss):
+    layers, hidden, dtype, shape, rng = net
+    model = _finish(layers, hidden, dtype, shape, rng)
+    assume(model is not None)
+    twin = copy.deepcopy(model)  # the same weights and the same dropout generator state
+    loss_fn = nn.get_loss(loss)
+    opt, twin_opt = (ds.optim.SGD(m.parameters(), lr=0.1) for m in (model, twin))
+    step = compile_conv_step(model, loss_fn, opt)
+    assert isinstance(step, CompiledConvStep)
+    X, y = _pictures(seed, dtype, shape, batch, layout)
+    if loss == "mse":
+        y = np.random.default_rng(seed).standard_normal((batch, 3)).astype(dtype)
+    assert step.covers(X)
+    model.train(), twin.train()
+    for _ in range(2):  # the second step runs on reused buffers and updated weights
+        ours = step(X, y, None)
+        theirs = _eager_step(twin, loss_fn, twin_opt)(X, y, None)
+        np.testing.assert_allclose(ours, theirs, **TOL[dtype])
+        for (name, p), q in zip(model.named_parameters(), twin.parameters(), strict=True):
+            assert p.grad is not None and p.grad.dtype == dtype, name
+            scale = max(1.0, float(np.abs(q.grad).max()))
+            np.testing.assert_allclose(p.grad, q.grad, rtol=TOL[dtype]["rtol"],
+                                       atol=TOL[dtype]["atol"] * scale, err_msg=name)
+
+
+def _lenet(**kwargs):
+    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2, seed=0, **kwargs), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Conv2d(6, 16, 5, seed=1, **kwargs), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120, seed=2, **kwargs),
+                         nn.ReLU(), nn.Linear(120, 84, seed=3, **kwargs), nn.ReLU(),
+                         nn.Linear(84, 10, seed=4, **kwargs))
+
+
+def test_fit_with_the_plan_follows_the_engine_over_an_epoch():
+    rng = np.random.default_rng(0)
+    X = rng.random((150, 1, 28, 28))
+    y = rng.integers(0, 10, 150)
+    fast, slow = _lenet(dtype=np.float64), _lenet(dtype=np.float64)
+    hf = ds.fit(fast, X, y, loss="cross_entropy", optimizer="adam", epochs=2, batch_size=32,
+                seed=0, verbose=False)
+    hs = ds.fit(slow, X, y, loss="cross_entropy", optimizer="adam", epochs=2, batch_size=32,
+                seed=0, verbose=False, compiled=False)
+    np.testing.assert_allclose(hf["loss"], hs["loss"], rtol=1e-9)
+    for p, q in zip(fast.parameters(), slow.parameters(), strict=True):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-7, atol=1e-10)
+
+
+def test_fit_picks_the_plan_for_a_convnet():
+    net = nn.ConvNet((1, 12, 12), 3, seed=0)
+    opt = ds.optim.SGD(net.parameters(), lr=0.1)
+    step = compile_conv_step(net, nn.get_loss("cross_entropy"), opt)
+    assert step is not None and step.covers(np.zeros((2, 1, 12, 12), np.float32))
+    assert not step.covers(np.zeros((2, 1, 12, 12), np.float64))  # the model's dtype only
+    assert not step.covers(np.zeros((2, 1, 16, 12), np.float32))  # the dense layer's width
+
+
+@pytest.mark.parametrize("model", [
+    nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(), nn.Linear(2, 1)),
+    nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(3, stride=1), nn.Flatten()),
+    nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2, padding=1), nn.Flatten()),
+    nn.Sequential(nn.Conv2d(1, 2, 3), nn.GlobalAvgPool()),
+    nn.Sequential(nn.Conv2d(1, 2, 3), nn.ScaledTanh(), nn.Flatten()),
+    nn.Sequential(nn.Flatten(), nn.Linear(4, 1)),
+    nn.Sequential(nn.Conv1d(1, 2, 3), nn.Flatten()),
+    nn.Sequential(nn.Conv2d(1, 2, 3, dtype=np.float64), nn.Flatten(), nn.Linear(2, 1)),
+], ids=["batchnorm", "overlapping-pool", "padded-pool", "global-pool", "scaled-tanh",
+        "no-conv-first", "conv1d", "mixed-dtypes"])
+def test_networks_outside_the_plan_fall_back_to_the_engine(model):
+    opt = ds.optim.SGD(model.parameters(), lr=0.1)
+    assert compile_conv_step(model, nn.get_loss("mse"), opt) is None
+
+
+def test_a_network_whose_output_is_not_rows_is_not_covered():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU())
+    step = compile_conv_step(model, nn.get_loss("mse"), ds.optim.SGD(model.parameters(), lr=0.1))
+    assert step is not None and not step.covers(np.zeros((1, 1, 5, 5), np.float32))

@@ -1,0 +1,422 @@
+"""Every fast path equals the engine: hypothesis differential tests over random networks.
+
+The fast paths: the compiled training step (`descent.train.compile_step`, used by
+`ds.fit(compiled=True)`), the compiled chunked forward pass (`compile_forward`, used by
+`descent.train.predict_array`, spread over threads for many rows) and the optimizers'
+flat update (`Optimizer.step_flat`, which the compiled step calls instead of `step()`).
+Each is compared with the engine (`net(Tensor(X))`, `loss.backward()`, `step()`) over
+random architectures: depth 1 to 5, widths 1 to 300 with layers narrower and wider than
+their neighbours, a random activation per layer (every one the engine has), every output
+activation and loss the compiled step fuses, float32 and float64, batch sizes 1, odd and
+larger than the buffers and chunks, inputs C-ordered, Fortran-ordered and strided.
+
+Tolerances (see error_bounds.py): predictions, losses and gradients must agree within a
+rounding-error bound derived per entry from the network's weights and activations (about
+1e-13 relative in float64 and 1e-5 in float32 for these sizes; a plain "1e-9 relative" would
+be looser than it). Weights after one SGD step follow from the gradient bound. Whole `fit`
+runs over several epochs compound the rounding chaotically, so they use stated tolerances:
+float64 1e-9 relative to each layer's largest weight (rounding is ~1e-15 per step and at
+most 40 steps are taken), and float32 2e-3 (rounding ~1e-6 per product, grown over steps)
+with SGD and momentum only: adaptive rules divide by √v, which turns the rounding of a
+gradient that is nearly 0 into a step of ±lr; for them the chain gradient (bounded) +
+`step_flat` (bit for bit `step()`) is the proof.
+
+The number of examples comes from the hypothesis profile (tests/conftest.py): modest by
+default, many in CI (`HYPOTHESIS_PROFILE=ci`, which `.ci/run` sets).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import threadpoolctl
+from hypothesis import HealthCheck, assume, example, given, note, settings
+from hypothesis import strategies as st
+
+import descent as ds
+from descent.autodiff import Tensor, no_grad
+from descent.errors import DivergenceError
+from descent.optim import SGD, Adam, AdamW, Momentum, Nesterov, RMSProp
+from descent.train import compile_step, predict_array
+from descent.train import plan as plan_module
+from descent.train.plan import compile_forward
+
+from . import error_bounds as eb
+
+# Examples come from the profile; these only lift limits that do not fit numeric tests.
+PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                          HealthCheck.data_too_large,
+                                                          HealthCheck.filter_too_much])
+
+DTYPES = [np.dtype(np.float32), np.dtype(np.float64)]
+HIDDEN = sorted(a for a in ds.nn.ACTIVATIONS if a != "softmax")  # identity = no layer
+PREDICT_OUTPUTS = sorted(ds.nn.ACTIVATIONS)  # softmax too
+# Every (loss, output activation) the compiled step fuses with the output layer.
+TRAINABLE = ([("mse", a) for a in HIDDEN] + [("quadratic", a) for a in HIDDEN]
+             + [("cross_entropy", "identity"), ("binary_cross_entropy_with_logits", "identity")])
+SMOOTH = ["identity", "tanh", "sigmoid", "scaled_tanh"]
+LAYOUTS = ["C", "F", "every_other_column", "every_third_row", "reversed_rows"]
+
+# Widths: first the widest layer's, often one where SIMD kernels change course (multiples of
+# 4 and 8, one either side), then the others up to it, with width 1 drawn often. NumPy
+# 2.4.6's wrong in-place negative needed a one-column view into a 4-column float32
+# (8-column float64) buffer: widths drawn uniformly up to 300 hardly ever give that.
+SIMD_WIDTHS = sorted({w + d for w in (4, 8, 16, 32, 64, 128, 256) for d in (-1, 0, 1)})
+WIDEST = st.one_of(st.integers(1, 9), st.sampled_from(SIMD_WIDTHS), st.integers(10, 300))
+INPUT_WIDTH = st.one_of(st.integers(1, 3), st.sampled_from(SIMD_WIDTHS), st.integers(4, 300))
+
+
+@dataclass
+class Arch:
+    widths: list[int]
+    activations: list[str]  # one per Linear layer; the last is the output's
+    dtype: np.dtype
+    weight_scale: float
+    seed: int
+
+
+@st.composite
+def architectures(draw, outputs: list[str], hidden: list[str] = HIDDEN,
+                  dtypes: list[np.dtype] = DTYPES, widest=WIDEST) -> Arch:
+    depth = draw(st.integers(1, 5))
+    top = draw(widest)
+    widths = [draw(INPUT_WIDTH)]
+    widths += [draw(st.one_of(st.just(1), st.integers(1, top))) for _ in range(depth)]
+    widths[draw(st.integers(1, depth))] = top  # some layer is the widest
+    acts = [draw(st.sampled_from(hidden)) for _ in range(depth - 1)]
+    acts.append(draw(st.sampled_from(outputs)))
+    return Arch(widths, acts, draw(st.sampled_from(dtypes)),
+                draw(st.sampled_from([0.25, 1.0, 4.0])), draw(st.integers(0, 2**32 - 1)))
+
+
+def build(arch: Arch) -> ds.nn.Sequential:
+    """Linear layers (random biases too), each followed by its activation unless identity."""
+    rng = np.random.default_rng(arch.seed)
+    layers: list[ds.nn.Module] = []
+    for n_in, n_out, act in zip(arch.widths[:-1], arch.widths[1:], arch.activations,
+                                strict=True):
+        lin = ds.nn.Linear(n_in, n_out, seed=rng, dtype=arch.dtype)
+        lin.weight.data *= arch.weight_scale
+        lin.bias.data[...] = rng.standard_normal(n_out) * 0.5
+        layers.append(lin)
+        if act != "identity":
+            layers.append(ds.nn.Activation(act))
+    return ds.nn.Sequential(*layers)
+
+
+def lay_out(X: np.ndarray, layout: str) -> np.ndarray:
+    """The same values as X in another memory layout (a view into a larger array)."""
+    n, d = X.shape
+    if layout == "F":
+        out = np.asfortranarray(X)
+    elif layout == "every_other_column":
+        base = np.full((n, 2 * d), np.nan, X.dtype)
+        base[:, ::2] = X
+        out = base[:, ::2]
+    elif layout == "every_third_row":
+        base = np.full((3 * n, d), np.nan, X.dtype)
+        base[::3] = X
+        out = base[::3]
+    elif layout == "reversed_rows":
+        out = X[::-1].copy()[::-1]
+    else:
+        out = np.ascontiguousarray(X)
+    assert np.array_equal(out, X)
+    return out
+
+
+def engine_forward(net: ds.nn.Module, X: np.ndarray) -> np.ndarray:
+    with no_grad():
+        return net(Tensor(X)).data
+
+
+def targets(rng: np.random.Generator, loss: str, out_act: str, n: int, k: int,
+            dtype: np.dtype) -> np.ndarray:
+    """Targets a loss takes: values in the output's range, labels or probability rows."""
+    if loss == "cross_entropy":
+        if rng.random() < 0.5 or k == 1:  # (N, 1) rows would read as labels, not rows
+            return rng.integers(0, k, n)
+        return rng.dirichlet(np.ones(k), n).astype(dtype)
+    if loss == "binary_cross_entropy_with_logits":
+        y = rng.integers(0, 2, (n, k)).astype(dtype)
+    elif out_act == "sigmoid":
+        y = rng.random((n, k)).astype(dtype)
+    else:
+        y = rng.standard_normal((n, k)).astype(dtype)
+    return y.reshape(n) if k == 1 and rng.random() < 0.5 else y
+
+
+# ---- the compiled forward pass: predict_array and compile_forward ----------------------
+
+@PROPERTY
+@given(arch=architectures(PREDICT_OUTPUTS),
+       rows=st.one_of(st.integers(1, 9), st.integers(10, 700)),
+       layout=st.sampled_from(LAYOUTS),
+       parallel_min_rows=st.one_of(st.none(), st.integers(1, 64)),
+       small_chunks=st.booleans(), blas_threads=st.sampled_from([1, 2, 3]),
+       x_scale=st.sampled_from([1e-3, 1.0, 30.0]))
+# The issue's network (2-4-1, tanh, sigmoid output) in float32, and its float64 twin.
+@example(arch=Arch([2, 4, 1], ["tanh", "sigmoid"], np.dtype(np.float32), 1.0, 0), rows=4,
+         layout="C", parallel_min_rows=None, small_chunks=False, blas_threads=1, x_scale=1.0)
+@example(arch=Arch([2, 8, 1], ["tanh", "sigmoid"], np.dtype(np.float64), 1.0, 0), rows=7,
+         layout="F", parallel_min_rows=None, small_chunks=False, blas_threads=1, x_scale=1.0)
+def test_compiled_forward_equals_the_engine(arch, rows, layout, parallel_min_rows,
+                                            small_chunks, blas_threads, x_scale):
+    net = build(arch)
+    rng = np.random.default_rng(arch.seed + 1)
+    X = (rng.standard_normal((rows, arch.widths[0])) * x_scale).astype(arch.dtype)
+    X_laid = lay_out(X, layout)
+    assert compile_forward(net) is not None  # the fast path is what is under test
+    # Few rows reach the chunked and threaded code: lower its thresholds for the test.
+    with pytest.MonkeyPatch.context() as mp, \
+            threadpoolctl.threadpool_limits(blas_threads, user_api="blas"):
+        if parallel_min_rows is not None:
+            mp.setattr(plan_module, "PARALLEL_MIN_ROWS", parallel_min_rows)
+        if small_chunks:
+            mp.setattr(plan_module, "CHUNK_BYTES", 1)
+        got = predict_array(net, X_laid)
+        direct = compile_forward(net)(X_laid)
+    want = engine_forward(net, X_laid)
+    bound = eb.forward(net, X, arch.dtype).Ea[-1]
+    assert got.dtype == direct.dtype == arch.dtype
+    assert got.shape == direct.shape == (rows, arch.widths[-1])
+    eb.assert_within(got, want, bound, arch.dtype, "predict_array")
+    eb.assert_within(direct, want, bound, arch.dtype, "compile_forward on the laid-out X")
+    assert np.array_equal(X_laid, X)  # the input is never written
+
+
+def test_the_lowered_thresholds_reach_the_threaded_chunked_path(monkeypatch):
+    """The knobs the property test turns still lead to several chunks on several threads
+    (if the plan renames them, this fails rather than the property test going quiet)."""
+    submitted = []
+
+    class Recording(concurrent.futures.ThreadPoolExecutor):
+        def submit(self, fn, *args, **kwargs):
+            submitted.append(len(args[0]) if args else None)
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", Recording)
+    monkeypatch.setattr(plan_module, "PARALLEL_MIN_ROWS", 8)
+    monkeypatch.setattr(plan_module, "CHUNK_BYTES", 1)
+    net = build(Arch([5, 3, 1], ["tanh", "sigmoid"], np.dtype(np.float64), 1.0, 0))
+    X = np.random.default_rng(0).standard_normal((600, 5))
+    with threadpoolctl.threadpool_limits(3, user_api="blas"):
+        got = predict_array(net, X)
+    assert any(submitted)  # rows went to other threads
+    assert max(submitted) > compile_forward(net).chunk  # one thread ran several chunks
+    np.testing.assert_allclose(got, engine_forward(net, X), rtol=1e-12, atol=1e-15)
+
+
+# ---- the compiled training step ------------------------------------------------------------
+
+BATCH = st.one_of(st.just(1), st.integers(1, 15).map(lambda i: 2 * i + 1),
+                  st.integers(32, 90))
+
+
+@PROPERTY
+@given(arch_and_loss=st.sampled_from(TRAINABLE).flatmap(
+           lambda lo: st.tuples(architectures([lo[1]]), st.just(lo[0]))),
+       batches=st.lists(BATCH, min_size=1, max_size=4),
+       layout=st.sampled_from(LAYOUTS),
+       optimizer=st.sampled_from(["sgd", "sgd_weight_decay", "sgd_params_reordered"]),
+       held=st.booleans(), lr=st.sampled_from([1e-3, 0.1, 1.0]))
+def test_compiled_step_equals_the_engine(arch_and_loss, batches, layout, optimizer, held, lr):
+    """Loss, every gradient and the weights after each step, batch after batch (the
+    buffers are shared between batch sizes; a larger batch than before regrows them)."""
+    arch, loss_name = arch_and_loss
+    fast, slow = build(arch), build(arch)
+    loss = ds.nn.get_loss(loss_name)
+    wd = 0.01 if optimizer == "sgd_weight_decay" else 0.0
+    fast_params = fast.parameters()
+    if optimizer == "sgd_params_reordered":  # the plan cannot use step_flat: step() instead
+        fast_params = fast_params[::-1]
+    opt_fast = SGD(fast_params, lr=lr, weight_decay=wd)
+    opt_slow = SGD(slow.parameters(), lr=lr, weight_decay=wd)
+    step = compile_step(fast, loss, opt_fast)
+    assert step is not None, f"{loss_name} after {arch.activations[-1]} is not compiled"
+    rng = np.random.default_rng(arch.seed + 2)
+    k = arch.widths[-1]
+    dtype = arch.dtype
+    u = eb.unit_roundoff(dtype)
+    for i, n in enumerate(batches):
+        slow.load_state_dict(fast.state_dict())  # same start; no compounding across steps
+        before = [p.data.astype(np.float64) for p in slow.parameters()]
+        X = rng.standard_normal((n, arch.widths[0])).astype(dtype)
+        y = targets(rng, loss_name, arch.activations[-1], n, k, dtype)
+        fwd = eb.forward(slow, X, dtype)
+        assume(eb.kink_margin(slow, fwd) > 1)  # two right answers at a relu's kink
+        bwd = eb.backward(slow, fwd, y, loss_name, dtype)
+        note(f"batch {i}: {n} rows")
+
+        if held:
+            step.hold()
+        value = step(lay_out(X, layout), y)
+        if held:
+            step.release()
+        opt_slow.zero_grad()
+        C = loss(slow(Tensor(lay_out(X, layout))), y)
+        C.backward()
+        opt_slow.step()
+
+        eb.assert_within(value, float(C.data), bwd.E_loss, dtype, f"loss, batch {i}")
+        eb.assert_within(bwd.loss, float(C.data), bwd.E_loss, dtype,
+                         f"the bound's own reference loss, batch {i}")
+        names = [name for name, _ in slow.named_parameters()]
+        for name, p, q, g, Eg, w in zip(names, fast.parameters(), slow.parameters(),
+                                        bwd.grads, bwd.E_grads, before, strict=True):
+            eb.assert_within(p.grad, q.grad, Eg, dtype, f"∂C/∂{name}, batch {i}")
+            # w - lr (g + wd w): the gradient's error times lr, and a rounding per operation
+            Ew = lr * Eg + eb.C_ULPS * u * (np.abs(w) + lr * (np.abs(g) + wd * np.abs(w)))
+            eb.assert_within(p.data, q.data, Ew, dtype, f"{name} after step {i}")
+
+
+# ---- the optimizers' flat update -----------------------------------------------------------
+
+OPTIMIZER_MAKERS = {
+    "sgd": lambda ps, h: SGD(ps, lr=h["lr"], weight_decay=h["wd"]),
+    "momentum": lambda ps, h: Momentum(ps, lr=h["lr"], momentum=h["mu"], weight_decay=h["wd"]),
+    "nesterov": lambda ps, h: Nesterov(ps, lr=h["lr"], momentum=h["mu"], weight_decay=h["wd"]),
+    "adam": lambda ps, h: Adam(ps, lr=h["lr"], betas=(h["mu"], h["beta2"]),
+                               weight_decay=h["wd"]),
+    "adamw": lambda ps, h: AdamW(ps, lr=h["lr"], betas=(h["mu"], h["beta2"]),
+                                 weight_decay=h["wd"]),
+    "rmsprop": lambda ps, h: RMSProp(ps, lr=h["lr"], alpha=h["beta2"], momentum=h["mu"],
+                                     weight_decay=h["wd"], centered=h["centered"]),
+}
+
+SHAPE = st.one_of(st.tuples(st.integers(1, 40)),
+                  st.tuples(st.integers(1, 30), st.integers(1, 30)))
+
+
+@PROPERTY
+@given(name=st.sampled_from(sorted(OPTIMIZER_MAKERS)),
+       shapes=st.lists(SHAPE, min_size=1, max_size=5),
+       dtype=st.sampled_from(DTYPES), steps=st.integers(1, 6),
+       hyper=st.fixed_dictionaries({
+           "lr": st.sampled_from([1e-4, 0.01, 0.5]), "wd": st.sampled_from([0.0, 0.01]),
+           "mu": st.sampled_from([0.0, 0.5, 0.9]) , "beta2": st.sampled_from([0.9, 0.999]),
+           "centered": st.booleans()}),
+       seed=st.integers(0, 2**32 - 1))
+def test_step_flat_is_bit_for_bit_step(name, shapes, dtype, steps, hyper, seed):
+    if name == "nesterov" and hyper["mu"] == 0:
+        hyper = {**hyper, "mu": 0.5}  # Nesterov needs momentum
+    rng = np.random.default_rng(seed)
+    ps = [SimpleNamespace(data=rng.standard_normal(s).astype(dtype), grad=None)
+          for s in shapes]
+    qs = [SimpleNamespace(data=p.data.copy(), grad=None) for p in ps]
+    one_by_one = OPTIMIZER_MAKERS[name](ps, hyper)
+    flat = OPTIMIZER_MAKERS[name](qs, hyper)
+    w = np.concatenate([q.data.ravel() for q in qs])
+    for _ in range(steps):
+        grads = [(rng.standard_normal(p.data.shape) * rng.choice([1e-9, 1.0, 1e3]))
+                 .astype(dtype) for p in ps]
+        for p, g in zip(ps, grads, strict=True):
+            p.grad = g
+        one_by_one.step()
+        assert flat.step_flat(w, np.concatenate([g.ravel() for g in grads]))
+    np.testing.assert_array_equal(w, np.concatenate([p.data.ravel() for p in ps]))
+    assert flat.step_count == one_by_one.step_count == steps
+    for (ka, a), (kb, b) in zip(flat.state_arrays().items(),
+                                one_by_one.state_arrays().items(), strict=True):
+        assert ka == kb
+        np.testing.assert_array_equal(a, b, err_msg=ka)
+    # A parameter that missed a step has its own count: step_flat declines, changes nothing.
+    if len(ps) > 1 and name != "sgd":
+        ps[0].grad = rng.standard_normal(ps[0].data.shape).astype(dtype)
+        for p in ps[1:]:
+            p.grad = None
+        one_by_one.step()
+        w2 = np.concatenate([p.data.ravel() for p in ps])
+        saved = w2.copy()
+        assert not one_by_one.step_flat(w2, np.ones_like(w2))
+        np.testing.assert_array_equal(w2, saved)
+
+
+# ---- whole fit runs: compiled=True against compiled=False --------------------------------
+
+ADAPTIVE = {"adam", "adamw", "rmsprop"}
+
+
+@dataclass
+class FitCase:
+    arch: Arch
+    loss: str
+    optimizer: str
+
+
+@st.composite
+def fit_cases(draw) -> FitCase:
+    loss, out = draw(st.sampled_from(TRAINABLE))
+    dtype = draw(st.sampled_from(DTYPES))
+    if dtype == np.float64:
+        hidden, optimizers = HIDDEN, ["sgd", "momentum", "nesterov", "adam", "adamw",
+                                      "rmsprop"]
+    else:  # see the module docstring: smooth activations, rules linear in the gradient
+        assume(out in SMOOTH)
+        hidden, optimizers = SMOOTH, ["sgd", "momentum"]
+    arch = draw(architectures([out], hidden, [dtype], st.one_of(st.integers(1, 9),
+                                                                st.integers(10, 64))))
+    return FitCase(arch, loss, draw(st.sampled_from(optimizers)))
+
+
+@PROPERTY
+@given(case=fit_cases(), rows=st.integers(1, 60),
+       batch_size=st.one_of(st.just(1), st.integers(2, 9).map(lambda i: 2 * i + 1),
+                            st.integers(61, 100)),
+       epochs=st.integers(1, 3), layout=st.sampled_from(LAYOUTS),
+       lr=st.sampled_from([1e-3, 0.05]))
+def test_fit_compiled_equals_fit_on_the_engine(case, rows, batch_size, epochs, layout, lr):
+    arch = case.arch
+    if case.optimizer in ADAPTIVE:
+        lr = 1e-3
+    rng = np.random.default_rng(arch.seed + 3)
+    X = rng.standard_normal((rows, arch.widths[0])).astype(arch.dtype)
+    y = targets(rng, case.loss, arch.activations[-1], rows, arch.widths[-1], arch.dtype)
+    assume(rows * epochs / batch_size <= 40)  # at most 40 steps: see the tolerance
+    nets, histories, diverged = [], [], []
+    for compiled in (True, False):
+        net = build(arch)
+        try:
+            histories.append(ds.fit(net, lay_out(X, layout), y, loss=case.loss,
+                                    optimizer=case.optimizer, lr=lr, epochs=epochs,
+                                    batch_size=batch_size, seed=arch.seed, verbose=False,
+                                    compiled=compiled))
+        except DivergenceError as error:
+            diverged.append(str(error))
+        nets.append(net)
+    # Both stop, or neither (a run that blows up has nothing left to compare).
+    assert len(diverged) in (0, 2), diverged
+    assume(not diverged)
+    steps = epochs * -(-rows // batch_size)
+    tol = 1e-9 if arch.dtype == np.float64 else 2e-3
+    extra = 0.0
+    if case.optimizer in ADAPTIVE:
+        # lr·g/(√v + eps) moves by up to lr·δg/eps when g is near 0: the gradient's
+        # rounding δg (bounded at the start, for a batch of one row at worst, drift x4)
+        # amplified by 1/eps, at each step.
+        start = build(arch)
+        grad_error = max(float(E.max()) for E in eb.backward(
+            start, eb.forward(start, X, arch.dtype), y, case.loss, arch.dtype).E_grads)
+        extra = 4 * steps * lr * 2 * rows * grad_error / 1e-8
+    fast, slow = nets
+    for (name, p), q in zip(fast.named_parameters(), slow.parameters(), strict=True):
+        scale = float(np.abs(q.data).max()) + 1e-3
+        np.testing.assert_allclose(p.data, q.data, rtol=tol, atol=tol * scale + extra,
+                                   err_msg=name)
+    np.testing.assert_allclose(histories[0]["loss"], histories[1]["loss"], rtol=tol,
+                               atol=tol * 1e-3 + extra)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("labels", [[0, 1, 2], [0, -1, 1]])
+def test_labels_outside_the_outputs_are_one_clear_error_on_both_paths(compiled, labels):
+    """The compiled step once raised IndexError where the engine raised ValueError."""
+    net = build(Arch([3, 4, 2], ["tanh", "identity"], np.dtype(np.float32), 1.0, 0))
+    X = np.ones((3, 3), np.float32)
+    with pytest.raises(ds.errors.DataError, match=r"class indices .* 2 outputs \(classes 0..1\)"):
+        ds.fit(net, X, np.array(labels), loss="cross_entropy", epochs=1, verbose=False,
+               compiled=compiled)
