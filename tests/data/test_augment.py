@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import descent as ds
-from descent.data.augment import Augmentation, Augmented, transform
+from descent.data.augment import Augmentation, transform
 
 shapes = st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(1, 9), st.integers(1, 9))
 
@@ -70,11 +70,39 @@ def test_settings_are_checked():
         Augmentation()(np.zeros((2, 2)), np.random.default_rng(0))
 
 
-def test_augmented_acts_only_in_training():
-    x = np.random.default_rng(1).random((4, 1, 5, 5)).astype(np.float32)
-    net = Augmented(ds.nn.Sequential(), Augmentation(shift=2), seed=0)
-    net.train()
-    assert not np.array_equal(net(ds.tensor(x)).data, x)
-    net.eval()
-    assert np.array_equal(net(ds.tensor(x)).data, x)
-    assert net.augmentation.to_dict() == {"flip": True, "shift": 2, "rotate": 10.0}
+def test_fit_augments_training_batches_only():
+    """A recording augmentation sees every training picture once per epoch, seeded, and
+    never the validation pictures."""
+    seen = []
+
+    def record(batch, rng):
+        seen.append(batch.copy())
+        return Augmentation(shift=1)(batch, rng)
+
+    x = np.random.default_rng(0).random((10, 1, 6, 6)).astype(np.float32)
+    y = np.arange(10) % 2
+    x_val = np.full((4, 1, 6, 6), 7.0, np.float32)
+    net = ds.nn.ConvNet((1, 6, 6), 2, channels=(2,), hidden=(3,), seed=0)
+    ds.fit(net, x, y, loss="cross_entropy", epochs=2, batch_size=4, seed=3, verbose=False,
+           validation_data=(x_val, y[:4]), augment=record)
+    assert sum(len(b) for b in seen) == 20
+    assert not any(np.any(b == 7.0) for b in seen)
+    first = [b.copy() for b in seen]
+    seen.clear()
+    again = ds.nn.ConvNet((1, 6, 6), 2, channels=(2,), hidden=(3,), seed=0)
+    ds.fit(again, x, y, loss="cross_entropy", epochs=2, batch_size=4, seed=3, verbose=False,
+           validation_data=(x_val, y[:4]), augment=record)
+    assert all(np.array_equal(a, b) for a, b in zip(first, seen, strict=True))
+    for k, p in net.state_dict().items():
+        np.testing.assert_array_equal(p, again.state_dict()[k])
+
+
+def test_augment_none_changes_nothing_in_fit():
+    x = np.random.default_rng(0).random((8, 1, 6, 6)).astype(np.float32)
+    y = np.arange(8) % 2
+    nets = [ds.nn.ConvNet((1, 6, 6), 2, channels=(2,), hidden=(3,), seed=0) for _ in range(2)]
+    ds.fit(nets[0], x, y, loss="cross_entropy", epochs=2, batch_size=4, seed=1, verbose=False)
+    ds.fit(nets[1], x, y, loss="cross_entropy", epochs=2, batch_size=4, seed=1, verbose=False,
+           augment=lambda b, rng: b)
+    for k, p in nets[0].state_dict().items():
+        np.testing.assert_array_equal(p, nets[1].state_dict()[k])

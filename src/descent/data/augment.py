@@ -8,9 +8,9 @@ with coordinates past the border clamped to the edge (the edge pixels are repeat
 black or a white background stays what it was). Whole-pixel shifts with no turn read
 exact pixels: nothing is blurred.
 
-`Augmented` wraps a network so that augmentation happens only in training mode
-(`Module.train()`, as `fit` sets it); in eval mode (prediction, validation scores,
-explanations) the pictures pass through untouched.
+`descent.fit(..., augment=Augmentation())` applies it to every training batch, drawing
+from its own seeded stream; validation data, prediction and explanations see the pictures
+untouched.
 """
 
 from __future__ import annotations
@@ -20,9 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from descent.autodiff import Tensor
-from descent.nn import Module
 
 
 @dataclass(frozen=True)
@@ -108,31 +105,3 @@ def transform(x: np.ndarray, flips: np.ndarray, dy: np.ndarray, dx: np.ndarray,
     if x.dtype == np.uint8:
         return np.clip(np.rint(out), 0, 255).astype(np.uint8)
     return out.astype(x.dtype, copy=False)
-
-
-class Augmented(Module):
-    """`network` behind an augmentation that acts only in training mode.
-
-    Train this wrapper (its parameters are the network's), then save or use
-    `.network`. The augmentation draws from its own generator, seeded once.
-
-    >>> import descent as ds
-    >>> net = Augmented(ds.nn.Sequential(), Augmentation(), seed=0)
-    >>> x = np.random.default_rng(1).random((2, 1, 4, 4)).astype(np.float32)
-    >>> bool(np.array_equal(net.eval()(ds.tensor(x)).data, x))
-    True
-    """
-
-    def __init__(self, network: Module, augmentation: Augmentation, seed: int | None = 0):
-        super().__init__()
-        self.network = network
-        self.augmentation = augmentation
-        self.rng = np.random.default_rng(seed)
-
-    def forward(self, x: Tensor) -> Tensor:
-        if self.training:
-            x = Tensor(self.augmentation(x.data, self.rng))
-        return self.network(x)
-
-    def config(self) -> dict[str, Any]:
-        return self.network.config()

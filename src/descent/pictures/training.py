@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from descent.data.augment import Augmentation, Augmented
+from descent.data.augment import Augmentation
 from descent.data.image_set import ImageSet
 from descent.errors import DataError
 from descent.nn import ConvNet, Module
@@ -147,12 +147,9 @@ def train_images(
     """
     recipe = (recipe or PICTURE_RECIPE).checked("classification")
     parts = image_splits(images, val_fraction, test_fraction, seed)
-    init_seed, aug_seed, fit_seed = np.random.SeedSequence(seed).spawn(3)
+    init_seed, fit_seed = np.random.SeedSequence(seed).spawn(2)
     if network is None:
         network = default_network(images, np.random.default_rng(init_seed))
-    model: Module = network
-    if augmentation is not None:
-        model = Augmented(network, augmentation, seed=int(aug_seed.generate_state(1)[0]))
     K = len(images.classes)
     X = {k: images.floats(v) for k, v in parts.items() if len(v)}
     y = {k: images.labels[v] for k, v in parts.items() if len(v)}
@@ -160,7 +157,8 @@ def train_images(
     trained = train_network(
         X["train"], y["train"], recipe, task="classification", n_outputs=K,
         validation_data=(X["validation"], y["validation"]) if "validation" in X else None,
-        seed=int(fit_seed.generate_state(1)[0]), verbose=verbose, model=model)
+        seed=int(fit_seed.generate_state(1)[0]), verbose=verbose, model=network,
+        augment=augmentation)
     seconds = time.perf_counter() - start
     network.eval()
     result = ImageModel(network, list(images.classes), images.shape[1:], images.shape[0])

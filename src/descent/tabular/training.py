@@ -71,13 +71,15 @@ def train_network(
     optimizer: Optimizer | None = None,
     epochs: int | None = None,
     stopping: bool = True,
+    augment: Any = None,
 ) -> Trained:
     """Train the recipe's network on standardized X (N, d) and y; returns `Trained`.
 
     y is (N,) or (N, k) floats for regression, (N,) class indices 0..n_outputs-1 for
     classification. Pass `model` and `optimizer` from an earlier `Trained` to continue
     training (warm start, partial fit); `epochs` overrides the recipe's; `stopping=False`
-    runs every epoch (one-pass `partial_fit`). `recipe` must be `Recipe.checked(task)`.
+    runs every epoch (one-pass `partial_fit`); `augment` changes every training batch (see
+    `descent.fit`). `recipe` must be `Recipe.checked(task)`.
 
     >>> import numpy as np
     >>> X = np.linspace(-1, 1, 40).reshape(-1, 1); y = 2 * X[:, 0]
@@ -109,7 +111,7 @@ def train_network(
                   epochs=recipe.epochs if epochs is None else epochs,
                   batch_size=recipe.batch_size, shuffle=recipe.shuffle,
                   validation_data=validation_data, callbacks=callbacks,
-                  sample_weight=sample_weight, seed=seed, verbose=verbose)
+                  sample_weight=sample_weight, seed=seed, verbose=verbose, augment=augment)
     return Trained(model, optimizer, history, [] if scorer is None else scorer.scores)
 
 

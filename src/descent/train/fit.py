@@ -154,6 +154,7 @@ def fit(
     verbose: bool | int = True,
     resume: str | None = None,
     compiled: bool = True,
+    augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
 ) -> History:
     """Train `model` on (X, y) by minibatch gradient descent; returns the History.
 
@@ -170,6 +171,11 @@ def fit(
     small convolutional networks (train/plan.py, train/conv_plan.py: same results as the
     engine to float rounding, much less overhead); anything the plans do not cover falls
     back to the engine.
+
+    `augment(batch, rng)` (e.g. `descent.data.augment.Augmentation()`), when given, makes
+    a changed copy of every training batch before the step (random flips, shifts, turns of
+    pictures), drawing from its own stream of `seed`; validation data is never changed.
+    Resuming from a checkpoint does not restore that stream.
 
     >>> import numpy as np, descent as ds
     >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float); y = np.array([0, 1, 1, 0.])
@@ -196,7 +202,9 @@ def fit(
 
         seed = checkpoint_seed(resume)
     seed_seq = np.random.SeedSequence(seed)
-    split_rng, shuffle_rng = (np.random.default_rng(s) for s in seed_seq.spawn(2))
+    # spawn(3)'s first two streams are spawn(2)'s: adding the augmentation stream changes
+    # neither the split nor the shuffling.
+    split_rng, shuffle_rng, augment_rng = (np.random.default_rng(s) for s in seed_seq.spawn(3))
     if validation_data is not None:
         X_val = as_float_batch(validation_data[0], "validation X").astype(dtype, copy=False)
         y_val = _target(validation_data[1], loss_fn, dtype, len(X_val))
@@ -265,6 +273,8 @@ def fit(
                         hooks.on_batch_begin(b, {})
                     # take() copies the rows like X[idx], a little faster for wide rows.
                     xb, yb = X.take(idx, axis=0), y[idx]
+                    if augment is not None:
+                        xb = np.ascontiguousarray(augment(xb, augment_rng), dtype=X.dtype)
                     value = step(xb, yb, None if w is None else w[idx])
                     if not math.isfinite(value):
                         raise DivergenceError(
