@@ -10,12 +10,17 @@
 Needs only python3 (3.11+). The first run creates `.venv/` and installs descent with its
 extras; later runs reinstall only when pyproject.toml changes, so every command is
 idempotent. Extra arguments are passed through to the tool that runs.
+
+`test` also needs a browser for the playground's tests: headless Chromium and its driver.
+When they are missing, it installs Debian's `chromium` and `chromium-driver` if it runs as
+root (apt-get), and otherwise says what to install; those tests fail without them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -48,6 +53,31 @@ def _ensure_env(extras: str) -> None:
     STAMP.write_text(" ".join([*have, want]))
 
 
+BROWSER_PACKAGES = ["chromium", "chromium-driver"]
+
+
+def _have_browser() -> bool:
+    return bool(shutil.which("chromedriver")) and any(
+        shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome"))
+
+
+def _ensure_browser() -> None:
+    """Headless Chromium + chromedriver for the playground's browser tests."""
+    if _have_browser():
+        return
+    install = ["apt-get", "install", "-y", "--no-install-recommends", *BROWSER_PACKAGES]
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        print(f"dev.py: installing {' '.join(BROWSER_PACKAGES)} for the browser tests", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update"], check=False, env=env)
+        subprocess.run(install, check=False, env=env)
+    if not _have_browser():
+        print("dev.py: the playground's browser tests need Chromium and chromedriver, which are "
+              "missing; they will FAIL.\n  Debian/Ubuntu: sudo apt-get update && sudo "
+              f"{' '.join(install)}\n  elsewhere: install Chromium (or Chrome) and the matching "
+              "chromedriver on PATH", file=sys.stderr, flush=True)
+
+
 def _run(argv: list[str]) -> int:
     return subprocess.call(argv, cwd=ROOT)
 
@@ -62,6 +92,7 @@ def main(args: list[str]) -> int:
         return _run([str(BIN / "descent"), "train", *rest])
     if command == "test":
         _ensure_env("all,test")
+        _ensure_browser()
         workers = ["-n", "2"] if os.cpu_count() and os.cpu_count() > 1 else []
         return _run([str(PY), "-m", "pytest", "-q", *workers, *rest])
     if command == "bench":

@@ -79,18 +79,20 @@ def test_demo_runs_every_step():
     result = run("demo", "--no-pause")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    for k in range(1, 8):
-        assert f"{k}/7" in out
+    for k in range(1, 9):
+        assert f"{k}/8" in out
     assert "6.8" in out and "5.072" in out          # gradient descent table
     assert "σ(z) = 1/(1 + e^(−z))" in out           # the sigmoid, with its minus sign
     assert "δ1 = ∂C/∂z1" in out                     # deltas on the two-node network
     assert "no single linear layer" in out          # collapse
     assert "test (held out)" in out                 # the house-price network
+    assert "without standardized inputs" in out and "without momentum" in out
     accuracy = re.search(r"test accuracy ([0-9.]+)%", out)
     assert accuracy is not None and float(accuracy.group(1)) > 95
 
 
-@pytest.mark.parametrize("command", ["train", "predict", "descend", "explain", "demo"])
+@pytest.mark.parametrize("command", ["train", "predict", "descend", "explain", "demo",
+                                     "playground"])
 def test_every_help_shows_an_example(command):
     result = run(command, "--help")
     assert result.exit_code == 0

@@ -105,6 +105,33 @@ def _moons(n, rng):
     return np.column_stack([x, y]) + 0.1 * rng.normal(size=(n, 2)), label
 
 
+def _assert_points_by_class(ax, X, labels, names):
+    """One scatter per class, labelled with its name in the legend, holding its points."""
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == names
+    scatters = {c.get_label(): c for c in ax.collections if c.get_label() in names}
+    for k, name in enumerate(names):
+        np.testing.assert_array_equal(scatters[name].get_offsets(), X[labels == k])
+
+
+def test_decision_boundary_names_its_axes_classes_and_keeps_its_title_on_the_figure():
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    labels = (X[:, 0] > 0).astype(int)
+    net = ds.nn.MLP([2, 3, 1], output_activation="sigmoid", seed=0)
+    title = "species: the classes the network predicts over the two inputs, test rows"
+    fig = plot_decision_boundary(net, X, labels, title=title, resolution=30,
+                                 feature_names=["petal length", "petal width"],
+                                 class_names=["setosa", "virginica"])
+    ax = fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("petal length", "petal width")
+    _assert_points_by_class(ax, X, labels, ["setosa", "virginica"])
+    assert " ".join(ax.get_title().split()).startswith(title)
+    assert max(len(line) for line in ax.get_title().splitlines()) <= 60  # wrapped, not cut
+    assert fig.axes[1].get_ylabel() == "P(virginica)"
+    with pytest.raises(ValueError, match="1 class names for 2 classes"):
+        plot_decision_boundary(net, X, labels, class_names=["setosa"])
+
+
 def test_binary_decision_boundary_lies_where_the_model_says_one_half(tmp_path):
     rng = np.random.default_rng(2)
     X, labels = _moons(200, rng)
@@ -114,9 +141,7 @@ def test_binary_decision_boundary_lies_where_the_model_says_one_half(tmp_path):
         verbose=False)
     fig = plot_decision_boundary(net, X, labels, tmp_path / "moons.png", resolution=120)
     ax = fig.axes[0]
-    points = ax.collections[-1]
-    np.testing.assert_array_equal(points.get_offsets(), X)
-    np.testing.assert_array_equal(points.get_array(), labels)
+    _assert_points_by_class(ax, X, labels, ["class 0", "class 1"])
     boundary = next(c for c in ax.collections if list(getattr(c, "levels", [])) == [0.5])
     vertices = np.concatenate([p.vertices for p in boundary.get_paths()])
     assert len(vertices) > 10
@@ -141,7 +166,7 @@ def test_multiclass_regions_take_the_most_probable_class(tmp_path):
     ax = fig.axes[0]
     regions = ax.collections[0]
     np.testing.assert_array_equal(regions.levels, [-0.5, 0.5, 1.5, 2.5])  # one band a class
-    np.testing.assert_array_equal(ax.collections[-1].get_offsets(), X)
+    _assert_points_by_class(ax, X, labels, ["class 0", "class 1", "class 2"])
     with ds.no_grad():
         predicted = net(ds.tensor(X)).data.argmax(axis=1)
     accuracy = float(re.search(r"([\d.]+)%", ax.get_title()).group(1)) / 100

@@ -1,4 +1,4 @@
-"""The `descent` command: train, predict, descend, explain, demo."""
+"""The `descent` command: train, predict, descend, explain, demo, playground."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 import descent
-from descent.cli import demo, descend, explain, predict, train
+from descent.cli import demo, descend, explain, playground, predict, train
 
 app = typer.Typer(
     name="descent",
@@ -42,6 +42,7 @@ app.command("predict", epilog=predict.EPILOG)(predict.predict)
 app.command("descend", epilog=descend.EPILOG)(descend.descend)
 app.command("explain", epilog=explain.EPILOG)(explain.explain)
 app.command("demo", epilog=demo.EPILOG)(demo.demo)
+app.command("playground", epilog=playground.EPILOG)(playground.playground)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from descent.autodiff import grad
 from descent.cli.boundary import user_errors
 from descent.explain.formula import parse_formula
 from descent.explain.minimize import (
@@ -32,11 +33,13 @@ EPILOG = """Examples:
 
   descent descend "(x-1)**2 + 10*(y+2)**2" --x0 0,0 --lr 0.05
 
-  descent descend "x**4 - 3*x**2 + x" --x0 2 --lr 0.01 --plot path.png
+  descent descend "x**4 - 3*x**2 + x" --x0 2 --lr 0.01 --method compare --plot path.png
 
 The first is the seed texts' example (6.8, 5.84, 5.072, ... to 2); the second's rate is \
-too large. Formulas use numbers, variables, + - * / ** and exp, log, sqrt, sin, cos, \
-tanh, sigmoid, relu, abs; they are parsed safely, never run as Python. Derivatives come \
+too large; the last finds a local minimum by gradient descent and Newton, a lower one by \
+grid search, and draws all three. With two variables --plot draws a contour map. \
+Formulas use numbers, variables, + - * / ** and exp, log, sqrt, sin, cos, tanh, sigmoid, \
+relu, abs; they are parsed safely, never run as Python. Derivatives come \
 from descent's autodiff engine.
 """
 
@@ -78,27 +81,46 @@ def _parse_start(text: str, names: tuple[str, ...]) -> float | list[float]:
     return values[0] if len(values) == 1 else values
 
 
-def iteration_table(result: MinimizeResult, max_rows: int, digits: int = 2) -> Table:
+def iteration_table(result: MinimizeResult, max_rows: int, digits: int = 2,
+                    names: tuple[str, ...] = ("x",), f: Any = None) -> Table:
     """The steps of gradient descent or Newton as a rich Table: exact values, and x_new
     rounded to `digits` decimals as the seed texts print it. Over `max_rows` steps, the
-    first and last steps are shown with a "…" row between."""
-    rule = (f"x_new = x_old − {result.lr:g}·f'(x_old)" if result.method == "gradient descent"
-            else "x_new = x_old − f'(x_old)/f''(x_old)")
+    first and last steps are shown with a "…" row between. With several variables the
+    header names them all, (x, y)_old and ∇f(x, y); Newton on one variable given `f` also
+    shows the f''(x_old) it divides by (from the engine)."""
+    newton_1d = result.method == "newton" and f is not None and np.ndim(result.x) == 0
+    if len(names) == 1:
+        (v,) = names
+        point, slope = v, f"f'({v}_old)"
+        rule = (f"{v}_new = {v}_old − {result.lr:g}·{slope}" if result.method
+                == "gradient descent" else f"{v}_new = {v}_old − {slope}/f''({v}_old)")
+        old, new = f"{v}_old", f"{v}_new"
+    else:
+        point = f"({', '.join(names)})"
+        slope = f"∇f{point}_old"
+        rule = (f"{point}_new = {point}_old − {result.lr:g}·{slope}" if result.method
+                == "gradient descent" else f"{point}_new = {point}_old − H⁻¹·{slope}")
+        old, new = f"{point}_old", f"{point}_new"
     table = Table(title=f"{result.method}: {rule}", title_justify="left",
-                  caption="f' from the autodiff engine; every step uses the exact x (the "
-                          "rounded column is for reading only)", caption_justify="left")
-    for name in ("k", "x_old", "f'(x_old)", "x_new", f"x_new ({digits} d.p.)"):
+                  caption="derivatives from the autodiff engine; every step uses the exact "
+                          "values (the rounded column is for reading only)",
+                  caption_justify="left")
+    columns = ["k", old, slope, *([f"f''({names[0]}_old)"] if newton_1d else []), new,
+               f"{new} ({digits} d.p.)"]
+    for name in columns:
         table.add_column(name, justify="right")
+    second = grad(grad(f)) if newton_1d else None
     rows = iteration_rows(result)
     if max_rows and len(rows) > max_rows:
         head = max_rows - max_rows // 4
         rows = rows[:head] + [None] + rows[len(rows) - (max_rows - head):]
     for row in rows:
         if row is None:
-            table.add_row("…", "…", "…", "…", "…", style="dim")
+            table.add_row(*["…"] * len(columns), style="dim")
             continue
-        k, x_old, slope, x_new = row
-        table.add_row(str(k), _number(x_old), _number(slope), _number(x_new),
+        k, x_old, g, x_new = row
+        curvature = [_number(float(second(float(x_old))))] if second is not None else []
+        table.add_row(str(k), _number(x_old), _number(g), *curvature, _number(x_new),
                       _rounded(x_new, digits))
     return table
 
@@ -139,14 +161,19 @@ def descend(
                          "compare: all three.")] = Method.gd,
     steps: Annotated[int, typer.Option("--steps", min=0, help="Most steps.")] = 1000,
     tol: Annotated[float, typer.Option(
-        "--tol", min=0.0, help="Stop when |f'(x)| is below this.")] = 1e-8,
+        "--tol", min=0.0,
+        help="Stop when |f'(x)| <= TOL. Gradient descent also stops when a step moves x by "
+             "at most TOL·max(1, |x|) while |f'(x)| <= √TOL; grid search stops when its "
+             "grid spacing is at most TOL.")] = 1e-8,
     rows: Annotated[int, typer.Option(
         "--rows", min=0, help="Most table rows to show (0: all); the first and last steps are "
                               "kept.")] = 40,
     grid_range: Annotated[str | None, typer.Option(
         "--range", help="LO,HI for grid search (default: x0 ± 2·max(1, |x0|)).")] = None,
     plot: Annotated[Path | None, typer.Option(
-        "--plot", help="Draw f and the path to this PNG or SVG file (one variable).")] = None,
+        "--plot", help="Draw f and the path to this PNG or SVG file: the curve for one "
+                       "variable (with --method compare, all three methods on it), a contour "
+                       "map for two.")] = None,
 ) -> None:
     """Minimise FORMULA from x0, printing every step and a verdict.
 
@@ -163,11 +190,16 @@ def descend(
         f = parsed.to_function()
         names = ", ".join(parsed.variables)
         # Compute first, print after: a refused setting then prints nothing but its error.
+        results: list[MinimizeResult] = []
         if method is Method.compare:
             bracket = _range(grid_range, start)
             comparison = compare(f, start, lr, bracket=bracket, max_steps=steps, tol=tol)
+            results = list(comparison.results)
             shown: list[Any] = [comparison.table(),
-                           *(f"{r.method}: {r.reason}" for r in comparison.results)]
+                                *(f"{r.method}: {r.reason}" for r in comparison.results)]
+            local = _local_minimum_note(results)
+            if local:
+                shown.append(local)
             result = None
         elif method is Method.grid:
             if not isinstance(start, float):
@@ -178,21 +210,51 @@ def descend(
         else:
             result = (gradient_descent(f, start, lr, steps, tol) if method is Method.gd
                       else newton(f, start, steps, tol))
-            shown = [iteration_table(result, rows),
+            shown = [iteration_table(result, rows, names=parsed.variables, f=f),
                      f"x = {_number(result.x)}, f(x) = {_number(result.value)} after "
                      f"{result.steps} step(s) ({result.evaluations} evaluations)"]
-        if plot is not None and not isinstance(start, float):
-            raise ValueError("--plot draws functions of one variable")
+        if result is not None:
+            results = [result]
+        if plot is not None and len(parsed.variables) > 2:
+            raise ValueError("--plot draws functions of one or two variables")
+        if plot is not None and method is Method.grid and not isinstance(start, float):
+            raise ValueError("--method grid handles one variable only")
         console.print(f"minimise f({names}) = {formula} from {names} = {x0}")
         for item in shown:
             console.print(item)
         if result is not None:
             _verdict(console, result)
         if plot is not None:
-            from descent.explain.descent_plots import plot_descent
-
-            plot_descent(parsed, start, rates=(lr,), path=plot, max_steps=steps, tol=tol)
+            _draw(parsed, start, lr, method, results, plot, steps, tol)
             console.print(f"plot saved to {plot}")
+
+
+def _local_minimum_note(results: list[MinimizeResult]) -> str | None:
+    """When the methods ended in different valleys: which found only a local minimum."""
+    from descent.explain.descent_plots import separate_minima
+
+    if not separate_minima(results):
+        return None
+    done = [r for r in results if r.converged]
+    best = min(done, key=lambda r: r.value)
+    stuck = [r for r in done if r.value > best.value + 1e-6 * max(1.0, abs(best.value))]
+    where = ", ".join(f"{r.method} at x = {_number(r.x)} (f = {r.value:.6g})" for r in stuck)
+    return (f"local minimum: {where} stopped in a valley that is not the lowest; "
+            f"{best.method} found x = {_number(best.x)} with f = {best.value:.6g}. Methods that "
+            f"follow the slope stay in the valley they start in.")
+
+
+def _draw(parsed: Any, start: Any, lr: float, method: Method, results: list[MinimizeResult],
+          plot: Path, steps: int, tol: float) -> None:
+    from descent.explain.descent_plots import plot_contour, plot_descent, plot_methods
+
+    if len(parsed.variables) == 2:
+        walks = [r for r in results if r.method != "grid search"]
+        plot_contour(parsed, walks, path=plot)
+    elif method is Method.compare or method is Method.newton or method is Method.grid:
+        plot_methods(parsed, start, results, path=plot)
+    else:
+        plot_descent(parsed, start, rates=(lr,), path=plot, max_steps=steps, tol=tol)
 
 def _range(text: str | None, start: float | list[float]) -> tuple[float, float] | None:
     if text is None:

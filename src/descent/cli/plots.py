@@ -84,8 +84,10 @@ def write_training_plots(result: TrainResult, folder: str | os.PathLike[str]) ->
                                                 f"{model.target}, {part} rows"),
                                out / "confusion.png"))
     if Xs.shape[1] == 2:
+        features = [f"{name} (standardized)" for name in model.encoder.feature_names_]
         written.append(save_figure(plot_decision_boundary(
             model.network, Xs, y, logits=True,
-            title=f"{model.target}: decision regions (standardized inputs)"),
+            title=f"{model.target}: the classes the network predicts over the two inputs, "
+                  f"{part} rows", feature_names=features, class_names=classes),
             out / "decision_boundary.png"))
     return written

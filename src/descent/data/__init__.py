@@ -32,6 +32,7 @@ from descent.data.image_set import ImageSet
 from descent.data.images import read_image, read_image_folder
 from descent.data.missing import fill_missing, fit_fill_values
 from descent.data.scaling import Standardizer
+from descent.data.shapes import make_circle, make_spiral
 from descent.data.splits import kfold_indices, split_indices, train_test_indices
 from descent.data.table import Table
 from descent.data.target import TargetEncoder, encode_labels, infer_task
@@ -61,7 +62,9 @@ __all__ = [
     "load_digits",
     "load_windsor",
     "load_windsor_xy",
+    "make_circle",
     "make_moons",
+    "make_spiral",
     "make_xor",
     "n_batches",
     "read_csv",

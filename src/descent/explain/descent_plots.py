@@ -209,3 +209,192 @@ def plot_descent(
     if path is not None:
         fig.savefig(path, format=suffix[1:], dpi=110)
     return fig
+
+
+# ---- all three methods on one curve -------------------------------------------------------------
+
+_METHOD_COLOURS = {"gradient descent": _PATH_COLOUR, "newton": "#d9480f", "grid search": "#2b8a3e"}
+
+
+def _valleys(xs: np.ndarray, ys: np.ndarray) -> list[float]:
+    """x of each local minimum of the sampled curve (strictly inside the sampled range)."""
+    inside = np.isfinite(ys)
+    return [float(xs[k]) for k in range(1, len(xs) - 1)
+            if inside[k - 1:k + 2].all() and ys[k] < ys[k - 1] and ys[k] <= ys[k + 1]]
+
+
+def separate_minima(results: Sequence[MinimizeResult]) -> bool:
+    """Whether the methods ended in different places (different valleys, or one not at all).
+
+    >>> from descent.explain.minimize import compare
+    >>> separate_minima(compare(lambda x: x**4 - 3*x**2 + x, 2.0, lr=0.01).results)
+    True
+    """
+    ends = [np.asarray(r.x, dtype=np.float64) for r in results if r.converged]
+    values = [r.value for r in results if r.converged]
+    if len(ends) < 2:
+        return False
+    far = max(float(np.max(np.abs(a - b))) / max(1.0, float(np.max(np.abs(a))))
+              for a in ends for b in ends)
+    return far > 1e-4 or max(values) - min(values) > 1e-6 * max(1.0, abs(min(values)))
+
+
+def plot_methods(
+    f: Callable[[Tensor], Tensor] | Formula,
+    x0: float,
+    results: Sequence[MinimizeResult],
+    path: str | Path | None = None,
+    *,
+    label: str | None = None,
+) -> Any:
+    """Draw y = f(x) once with every method's path on it: gradient descent's steps, Newton's
+    jumps, grid search's best points, and every valley of f in view (a dotted line each).
+
+    `results` come from `compare` (or any minimisers on the same f from the same x0). The
+    view covers all paths and grid search's best points, so when gradient descent
+    stops in one valley and grid search finds a lower one, both valleys are in the picture
+    and the title says a local minimum was found. Returns the Figure (one Axes).
+
+    >>> from descent.explain.minimize import compare
+    >>> f = lambda x: x**4 - 3*x**2 + x
+    >>> fig = plot_methods(f, 2.0, compare(f, 2.0, lr=0.01).results)
+    >>> sorted(line.get_gid() for line in fig.axes[0].get_lines() if line.get_gid())
+    ['gradient descent', 'grid search', 'newton', 'valley']
+    """
+    from matplotlib.figure import Figure
+
+    if isinstance(f, Formula):
+        label = label or f"y = {pretty(f.text)}"
+        f = f.to_function()
+    points = [float(x0)]
+    for r in results:
+        keep = np.isfinite(r.path) & np.isfinite(r.values)
+        if r.method == "gradient descent":  # not a runaway's far jumps: see _view
+            points += list(r.path[keep][np.abs(r.path[keep] - x0) <= 12 * max(
+                1.0, abs(float(r.path[min(1, len(r.path) - 1)]) - x0))])
+        else:
+            points += list(r.path[keep])
+    lo, hi = _span(points)
+    lo, hi = lo - 0.2 * (hi - lo), hi + 0.2 * (hi - lo)  # room to see each valley's walls
+    xs = np.linspace(lo, hi, 600)
+    ys = _curve(f, xs)
+    fig = Figure(figsize=(7.6, 4.8), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(xs, ys, color="0.45", lw=1.6, label="y = f(x)", zorder=1)
+    finite = ys[np.isfinite(ys)]
+    if finite.size:
+        pad = 0.06 * max(float(finite.max() - finite.min()), 1e-12)
+        ax.set_ylim(float(finite.min()) - pad, float(finite.max()) + pad)
+    for k, v in enumerate(_valleys(xs, ys)):
+        ax.axvline(v, color="#1a7f37", ls=":", lw=1.2, gid="valley" if k == 0 else None,
+                   label="a valley of f" if k == 0 else None, zorder=0)
+    for r in results:
+        colour = _METHOD_COLOURS.get(r.method, "k")
+        keep = np.isfinite(r.path) & np.isfinite(r.values)
+        end = f"{r.method}: x = {_tidy(float(r.x), hi - lo)} in {r.steps} " \
+              f"{'round' if r.method == 'grid search' else 'step'}{'s' * (r.steps != 1)}"
+        if r.method == "grid search":
+            ax.plot(r.path[keep][-1:], r.values[keep][-1:], "*", ms=15, color=colour,
+                    gid=r.method, label=f"{end} (best point)", zorder=5)
+        else:
+            style = "o-" if r.method == "gradient descent" else "s--"
+            ax.plot(r.path[keep], r.values[keep], style, color=colour, ms=4, lw=0.9,
+                    alpha=0.85, gid=r.method, label=end, zorder=3 if style == "o-" else 4)
+    ax.plot([x0], [float(_curve(f, np.array([x0]))[0])], "D", color="k", ms=6,
+            label=f"start x0 = {float(x0):g}", zorder=6)
+    title = f"{label or 'f'} from x0 = {float(x0):g}: three methods"
+    if separate_minima(results):
+        best = min((r for r in results if r.converged), key=lambda r: r.value)
+        stuck = [r.method for r in results if r.converged and r.value > best.value + 1e-6 *
+                 max(1.0, abs(best.value))]
+        title += (f"\n{' and '.join(stuck)} found a local minimum; {best.method} found a lower "
+                  f"valley at x = {_tidy(float(best.x), hi - lo)}")
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y = f(x)")
+    ax.set_xlim(lo, hi)
+    ax.grid(alpha=0.25)
+    ax.legend(fontsize=8, loc="best")
+    if path is not None:
+        suffix = Path(path).suffix.lower()
+        if suffix not in _FORMATS:
+            raise ValueError(f"cannot tell the image format from {str(path)!r}: end the name "
+                             f"in {' or '.join(_FORMATS)}")
+        fig.savefig(path, format=suffix[1:], dpi=110)
+    return fig
+
+
+# ---- two variables: the contour map with the path -----------------------------------------------
+
+def plot_contour(
+    formula: Formula,
+    results: Sequence[MinimizeResult],
+    path: str | Path | None = None,
+    *,
+    points: int = 160,
+) -> Any:
+    """A contour map of f(a, b) with each method's path from x0 on it (the seeds' walk down
+    the mountain, seen from above). Axes are named after the formula's two variables.
+
+    `results` hold paths of shape (k+1, 2) (gradient descent, Newton). Levels are spaced by
+    the quantiles of f over the view, so a narrow valley and a steep wall both show.
+    Returns the Figure.
+
+    >>> from descent.explain.formula import Formula
+    >>> from descent.explain.minimize import gradient_descent
+    >>> f = Formula("(x-1)**2 + 10*(y+2)**2")
+    >>> fig = plot_contour(f, [gradient_descent(f.to_function(), [0.0, 0.0], 0.05)])
+    >>> fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
+    ('x', 'y')
+    """
+    from matplotlib.figure import Figure
+
+    if len(formula.variables) != 2:
+        raise ValueError(f"plot_contour draws two variables; {formula.text!r} has "
+                         f"{len(formula.variables)}")
+    a, b = formula.variables
+    seen = np.concatenate([r.path[np.all(np.isfinite(r.path), axis=1)] for r in results])
+    start = results[0].path[0]
+    step = max(1.0, float(np.linalg.norm(results[0].path[min(1, len(results[0].path) - 1)]
+                                         - start)))
+    seen = seen[np.linalg.norm(seen - start, axis=1) <= 12 * step]
+    lo, hi = seen.min(axis=0), seen.max(axis=0)
+    width = np.maximum(hi - lo, 1.0)
+    mid = (lo + hi) / 2
+    ga = np.linspace(mid[0] - 0.65 * width[0], mid[0] + 0.65 * width[0], points)
+    gb = np.linspace(mid[1] - 0.65 * width[1], mid[1] + 0.65 * width[1], points)
+    A, B = np.meshgrid(ga, gb)
+    with no_grad(), np.errstate(all="ignore"):
+        Z = np.asarray(formula(**{a: A, b: B}).data, dtype=np.float64) * np.ones_like(A)
+    finite = Z[np.isfinite(Z)]
+    levels = np.unique(np.quantile(finite, np.linspace(0, 1, 18) ** 2)) if finite.size else 10
+    fig = Figure(figsize=(7.0, 5.6), layout="constrained")
+    ax = fig.add_subplot()
+    filled = ax.contourf(A, B, Z, levels=levels, cmap="viridis", alpha=0.8)
+    ax.contour(A, B, Z, levels=levels, colors="k", linewidths=0.4, alpha=0.5)
+    fig.colorbar(filled, ax=ax, label=f"f({a}, {b})")
+    for r in results:
+        colour = _METHOD_COLOURS.get(r.method, "k")
+        p = r.path[np.all(np.isfinite(r.path), axis=1)]
+        ax.plot(p[:, 0], p[:, 1], "o-" if r.method == "gradient descent" else "s--",
+                color=colour if r.method != "gradient descent" else "white", mec=colour,
+                ms=3.5, lw=1.2, gid=r.method,
+                label=f"{r.method}: ({_tidy(p[-1, 0], width[0])}, {_tidy(p[-1, 1], width[1])}) "
+                      f"in {r.steps} step{'s' * (r.steps != 1)}, {r.regime.replace('_', ' ')}")
+    ax.plot([start[0]], [start[1]], "D", color="red", ms=7,
+            label=f"start ({start[0]:g}, {start[1]:g})")
+    ax.set_xlim(ga[0], ga[-1])
+    ax.set_ylim(gb[0], gb[-1])
+    ax.set_xlabel(a)
+    ax.set_ylabel(b)
+    rate = next((r.lr for r in results if r.lr is not None), None)
+    ax.set_title(f"f({a}, {b}) = {pretty(formula.text)}" +
+                 (f", rate {rate:g}" if rate is not None else ""), fontsize=10)
+    ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
+    if path is not None:
+        suffix = Path(path).suffix.lower()
+        if suffix not in _FORMATS:
+            raise ValueError(f"cannot tell the image format from {str(path)!r}: end the name "
+                             f"in {' or '.join(_FORMATS)}")
+        fig.savefig(path, format=suffix[1:], dpi=110)
+    return fig

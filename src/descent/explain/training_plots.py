@@ -8,7 +8,7 @@ PDF) by the file's suffix. matplotlib is optional and imported only when a plot 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -228,7 +228,9 @@ def plot_decision_boundary(model: Module, X: Any, labels: Any,
                            path: str | os.PathLike[str] | None = None, *,
                            resolution: int = 200, padding: float = 0.1,
                            logits: bool | None = None,
-                           title: str = "Decision boundary") -> Figure:
+                           title: str = "Decision boundary",
+                           feature_names: Sequence[str] | None = None,
+                           class_names: Sequence[str] | None = None) -> Figure:
     """The classes a 2-input model predicts over the plane, with the data points on top.
 
     Shapes: X (N, 2), labels (N,) of class indices. A model with one output is read as
@@ -236,13 +238,18 @@ def plot_decision_boundary(model: Module, X: Any, labels: Any,
     each point of the plane takes the colour of its most probable class. `logits`: whether
     outputs are logits (None: yes unless the model ends in sigmoid or softmax). The grid is
     `resolution`² points over the data's range widened by `padding` of it on each side.
+    The axes are named `feature_names` (default x₁, x₂) and the legend names each class by
+    `class_names` (default "class 0", "class 1", ...); the title, with the accuracy on the
+    drawn points, wraps rather than running off the figure.
 
     >>> import numpy as np, descent as ds
     >>> net = ds.nn.MLP([2, 4, 1], activation="tanh", output_activation="sigmoid", seed=0)
     >>> X = np.random.default_rng(0).normal(size=(20, 2)); labels = (X[:, 0] > 0).astype(int)
     >>> fig = plot_decision_boundary(net, X, labels, resolution=50)
-    >>> fig.axes[0].collections[-1].get_offsets().shape
-    (20, 2)
+    >>> sum(len(c.get_offsets()) for c in fig.axes[0].collections[-2:])
+    20
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['class 0', 'class 1']
     """
     from descent.train.fit import predict_array
 
@@ -252,6 +259,11 @@ def plot_decision_boundary(model: Module, X: Any, labels: Any,
         raise ValueError(f"a decision boundary needs X of shape (N, 2), got {X.shape}")
     if len(labels) != len(X):
         raise ValueError(f"{len(labels)} labels for {len(X)} points")
+    n_classes = max(int(labels.max()) + 1 if len(labels) else 0, 2)
+    names = list(class_names) if class_names is not None else \
+        [f"class {c}" for c in range(n_classes)]
+    if len(names) < n_classes:
+        raise ValueError(f"{len(names)} class names for {n_classes} classes")
     lo, hi = X.min(axis=0), X.max(axis=0)
     span = np.where(hi > lo, hi - lo, 1.0)
     g0 = np.linspace(lo[0] - padding * span[0], hi[0] + padding * span[0], resolution)
@@ -271,7 +283,7 @@ def plot_decision_boundary(model: Module, X: Any, labels: Any,
         P = prob.reshape(G0.shape)
         shade = ax.contourf(G0, G1, P, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.75)
         ax.contour(G0, G1, P, levels=[0.5], colors="k", linewidths=1.5)
-        fig.colorbar(shade, ax=ax, label="P(class 1)")
+        fig.colorbar(shade, ax=ax, label=f"P({names[1]})")
         point_colours = ListedColormap(["#2166ac", "#b2182b"])
         vmax = 1
     else:
@@ -288,14 +300,24 @@ def plot_decision_boundary(model: Module, X: Any, labels: Any,
             if margin.min() < 0 < margin.max():
                 ax.contour(G0, G1, margin, levels=[0.0], colors="k", linewidths=1.2)
         point_colours, vmax = region_colours, k - 1
-    ax.scatter(X[:, 0], X[:, 1], c=labels, cmap=point_colours, vmin=0, vmax=vmax, s=22,
-               edgecolors="k", linewidths=0.6)
+    for c in range(max(n_classes, vmax + 1)):
+        mine = labels == c
+        if mine.any():
+            ax.scatter(X[mine, 0], X[mine, 1], color=point_colours(c / max(vmax, 1)), s=22,
+                       edgecolors="k", linewidths=0.6, label=str(names[c]))
+    ax.legend(title="true class", loc="best", fontsize=8, title_fontsize=8, framealpha=0.85)
     ax.set_xlim(g0[0], g0[-1])
     ax.set_ylim(g1[0], g1[-1])
-    ax.set_xlabel("x₁")
-    ax.set_ylabel("x₂")
+    axis_names = list(feature_names) if feature_names is not None else ["x₁", "x₂"]
+    if len(axis_names) != 2:
+        raise ValueError(f"feature_names needs 2 names, got {len(axis_names)}")
+    ax.set_xlabel(axis_names[0])
+    ax.set_ylabel(axis_names[1])
     accuracy = float(np.mean(_classes(model, X, logits) == labels))
-    ax.set_title(f"{title} (accuracy on these points {accuracy:.1%})")
+    import textwrap
+
+    ax.set_title("\n".join(textwrap.wrap(f"{title} (accuracy on these points {accuracy:.1%})",
+                                         60)), fontsize=10)
     return _finish(fig, path)
 
 
