@@ -103,14 +103,23 @@ def image_splits(images: ImageSet, val_fraction: float, test_fraction: float,
             "test": parts.get("test", empty)}
 
 
+# The default network of `descent train` for pictures: LeNet-5's plan (convolution blocks
+# with ReLU and 2x2 max-pooling, then dense layers) with 3x3 kernels, 16 and 32 channels,
+# one dense layer of 128 and dropout 0.25 before it. On the shipped cats and dogs it
+# beat LeNet-5's own sizes (6/16 5x5, 120/84: 0.965 median test accuracy over 3 seeds)
+# at about twice the arithmetic; see docs/pictures.md for the measurements.
+DEFAULT_NETWORK = {"channels": (16, 32), "kernel_size": 3, "hidden": (128,), "dropout": 0.25}
+
+
 def default_network(images: ImageSet, seed: int | np.random.Generator | None = 0) -> Module:
-    """The default picture network for these pictures: a LeNet-5 style `ConvNet`.
+    """The default picture network for these pictures: a LeNet-style `ConvNet` sized from
+    them, with `DEFAULT_NETWORK`'s widths.
 
     >>> from descent.data import load_cats_dogs
-    >>> type(default_network(load_cats_dogs())).__name__
-    'ConvNet'
+    >>> [type(layer).__name__ for layer in default_network(load_cats_dogs())][:4]
+    ['Conv2d', 'Activation', 'MaxPool2d', 'Conv2d']
     """
-    return ConvNet(images.shape, len(images.classes), seed=seed)
+    return ConvNet(images.shape, len(images.classes), seed=seed, **DEFAULT_NETWORK)
 
 
 def train_images(
