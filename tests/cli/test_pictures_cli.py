@@ -31,7 +31,8 @@ def picture_model(pets, tmp_path_factory) -> Path:
     result = run("train", pets, "--epochs", "3", "--out", out, "--plots", plots)
     assert result.exit_code == 0, result.output
     assert "descent train: " in result.stdout and "48 pictures (cat 24, dog 24)" in result.stdout
-    assert "conv 1→6 5x5" in result.stdout and "majority class" in result.stdout
+    assert "conv 1→16 3x3" in result.stdout and "dropout 0.25" in result.stdout
+    assert "majority class" in result.stdout
     assert "precision" in result.stdout and "→ dog" in result.stdout
     for name in ("loss.png", "confusion.png", "misclassified.png", "filters.png"):
         assert (plots / name).stat().st_size > 1000
@@ -65,21 +66,21 @@ def test_predict_folder_and_file(picture_model, pets, tmp_path):
 def test_explain_writes_the_picture_and_checks_the_chain_rule(picture_model, pets, tmp_path):
     out = tmp_path / "why.png"
     result = run("explain", picture_model, "--image", pets / "cat" / "cat_0002.png",
-                 "--out", out, "--index", "1,0,2,3")
+                 "--out", out, "--index", "1,0,2,1")
     assert result.exit_code == 0, result.output
     assert out.stat().st_size > 5000
     with Image.open(out) as im:
         assert im.width > 2 * im.height  # one wide picture: four panels side by side
     text = result.stdout
     assert "integrated gradients: the attributions sum to" in text
-    assert "∂C/∂w for 0.weight[1,0,2,3]" in text and "δ[p,q]" in text
+    assert "∂C/∂w for 0.weight[1,0,2,1]" in text and "δ[p,q]" in text
     engine = float(text.split("engine's ∂C/∂w:")[1].split()[0])
     total = float(text.split("sum over positions:")[1].split()[0])
     assert total == pytest.approx(engine, rel=1e-9, abs=1e-15)
     result = run("explain", picture_model, "--image", pets / "dog" / "dog_0002.png",
                  "--out", tmp_path / "w2.png", "--param", "conv2", "--class", "dog")
     assert result.exit_code == 0, result.output
-    assert "∂C/∂w for 3.weight[0,0,2,2]" in result.stdout
+    assert "∂C/∂w for 3.weight[0,0,1,1]" in result.stdout
 
 
 @pytest.mark.slow
@@ -149,7 +150,7 @@ BAD = {
     "explain param": (["explain", "{model}", "--image", "{pets}/cat/cat_0000.png", "--param",
                        "W1x"], "--param W1x: for a picture model name a convolution"),
     "explain index": (["explain", "{model}", "--image", "{pets}/cat/cat_0000.png", "--index",
-                       "9,0,0,0"], "--index for a convolution weight"),
+                       "99,0,0,0", "--out", "{d}/i.png"], "--index for a convolution weight"),
     "explain out": (["explain", "{model}", "--image", "{pets}/cat/cat_0000.png", "--out",
                      "{d}/x.gif"], "name a .png, .svg or .pdf"),
 }
