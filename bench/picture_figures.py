@@ -60,6 +60,7 @@ def neuron_template(pets: ds.data.ImageSet, train: np.ndarray, path: Path) -> No
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="docs/img")
+    parser.add_argument("--model", help="also save the trained model here")
     args = parser.parse_args()
     out = Path(args.out)
     pets = ds.data.load_cats_dogs()
@@ -69,6 +70,8 @@ def main() -> None:
     result = train_images(pets, seed=0, verbose=True)
     print({s.split: round(s.model["accuracy"], 4) for s in result.scores})
     model = result.model
+    if args.model:
+        model.save(args.model)
     test = result.splits["test"]
     # explain held-out pictures: the first test cat and the first test dog
     for name, k in (("cat", test[pets.labels[test] == 0][0]),

@@ -190,6 +190,18 @@ def test_conv_chain_with_stride_and_dilation():
         assert chain.abs_error < 1e-13, index
 
 
+@pytest.mark.parametrize("padding", ["same", "valid", (0, 2)])
+def test_conv_chain_with_string_and_uneven_padding(padding):
+    conv = ds.nn.Conv2d(2, 3, (4, 3), padding=padding, dtype=np.float64, seed=0)
+    x = np.random.default_rng(1).random((2, 2, 6, 7))
+    n_out = conv(ds.tensor(x)).data[0].size
+    net = ds.nn.Sequential(conv, ds.nn.Activation("relu"), ds.nn.Flatten(),
+                           ds.nn.Linear(n_out, 2, seed=1, dtype=np.float64))
+    for index in [(0, 0, 0, 0), (2, 1, 3, 2), (1, 0, 1, 1)]:
+        chain = conv_weight_chain(net, x, np.array([1, 0]), index)
+        assert chain.abs_error < 1e-13, (padding, index)
+
+
 def test_chain_text_and_bad_index():
     net = convnet(0)
     chain = conv_weight_chain(net, np.ones((1, 8, 8)), 1, (1, 0, 1, 1))
