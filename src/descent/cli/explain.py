@@ -88,11 +88,11 @@ def explain(
         "--image", help="Picture models: the picture to explain.")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", show_default=False,
-        help="Picture models: where to write the explanation picture [default: "
-             "explain_<picture name>.png]")] = None,
+        help="Picture models: where to write the explanation picture (default: "
+             "explain_<picture name>.png).")] = None,
     target: Annotated[str | None, typer.Option(
         "--class", show_default=False,
-        help="Picture models: the class to explain [default: the predicted one]")] = None,
+        help="Picture models: the class to explain (default: the predicted one).")] = None,
 ) -> None:
     """Show the chain rule for one weight of a trained model on one row of data.
 

@@ -130,8 +130,8 @@ def train(
     ] = False,
     size: Annotated[str | None, typer.Option(
         "--size", show_default=False,
-        help="Pictures: resize to this many pixels, 28 or HEIGHTxWIDTH [default: the most "
-             "common size, at most 64 a side]")] = None,
+        help="Pictures: resize to this many pixels, 28 or HEIGHTxWIDTH (default: the most "
+             "common size, at most 64 a side).")] = None,
     skip_bad: Annotated[bool, typer.Option(
         "--skip-bad", help="Pictures: skip unreadable or non-picture files (and count them) "
                            "instead of stopping.")] = False,
