@@ -7,7 +7,10 @@ its loss must. Each is built once per scenario (`make(name, scenario, data)`), t
 row); construction, data conversion and compilation stay outside the timed calls.
 
 - descent: `ds.fit(..., epochs=1, verbose=False)`, the whole public call (its input
-  checks included); `ds.train.predict_array` for prediction.
+  checks included); `ds.train.predict_array` for prediction. Built with
+  `descent.train.jit.warm_up()` where the network is small enough for fit to take the
+  numba kernel (B, C): it loads the compiled kernel (if the `jit` extra is installed)
+  outside the timed calls, so that fit takes it whatever the epoch count.
 - numpy: the hand-written forward and backward pass, the textbook formulas with NumPy's
   ordinary temporaries. It is the floor for any engine built on NumPy calls: a faster
   NumPy engine can only save allocations and Python overhead, not arithmetic.
@@ -19,6 +22,10 @@ row); construction, data conversion and compilation stay outside the timed calls
   XLA still computes step t (asynchronous dispatch: two cores at work).
 - jax-sync: the same, reading each batch's loss as it comes (to stop at a non-finite
   one, as descent's fit does), which forgoes that overlap.
+- jax-scan: the strongest CPU peer: the whole epoch under one `jax.jit`, a `lax.scan` of
+  the same step over every full batch (the rows gathered inside the compiled program from
+  the data on the device), then the same step once for the smaller last batch. Python
+  dispatches once per epoch; the losses come back as one array.
 - sklearn: `MLPClassifier` / `MLPRegressor(solver="sgd", momentum=0, alpha=0)` and one
   `partial_fit` per epoch (it shuffles, as the others do). Its regression loss is half the
   mean squared error; the work per step is the same.
@@ -26,6 +33,7 @@ row); construction, data conversion and compilation stay outside the timed calls
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -88,6 +96,16 @@ class Descent(Runner):
         import descent as ds
 
         self.ds, self.sc, self.X, self.y, self.compiled = ds, sc, X, y, compiled
+        if compiled:
+            # Load numba's compiled kernel now (as JAX compiles outside the timed calls):
+            # fit then picks it by itself for small networks (descent.train.jit).
+            try:
+                from descent.train import jit
+            except ImportError:  # descent-baseline: a checkout from before the jit path
+                jit = None
+            work = sc.batch_size * sum(i * o for i, o in itertools.pairwise(sc.sizes))
+            if jit is not None and work <= jit.SMALL_WORK:  # where fit would take it
+                jit.warm_up(F32)
         self.net = ds.nn.MLP(list(sc.sizes), activation=sc.activation, seed=0, dtype=F32)
         self.opt = ds.optim.SGD(self.net.parameters(), lr=sc.lr)
 
@@ -247,6 +265,7 @@ class Jax(Runner):
             loss, grads = jax.value_and_grad(loss_fn)(params, x, t)
             return jax.tree.map(lambda p, g: p - lr * g, params, grads), loss
 
+        self._step_fn = step
         self._step = jax.jit(step, donate_argnums=0)
         self._forward = jax.jit(forward)
         self.params = jax.tree.map(jnp.asarray, _init(sc.sizes, np.random.default_rng(0)))
@@ -287,6 +306,42 @@ class JaxSync(Jax):
         return total / n
 
 
+class JaxScan(Jax):
+    """The epoch as one compiled program: `lax.scan` of the jitted step over the batches.
+
+    The permutation is drawn on the host (as every contender does) and handed over as a
+    (batches, batch_size) index array; the gather X[idx] happens inside the program.
+    """
+
+    def __init__(self, sc: Scenario, X: np.ndarray, y: np.ndarray):
+        super().__init__(sc, X, y)
+        jax, jnp = self.jax, __import__("jax.numpy").numpy
+        step = self._step_fn
+        self.X_all, self.y_all = jnp.asarray(X), jnp.asarray(y)
+
+        def epoch(params: list, X: Any, y: Any, order: Any) -> tuple[list, Any]:
+            def body(params: list, idx: Any) -> tuple[list, Any]:
+                return step(params, X[idx], y[idx])
+
+            return jax.lax.scan(body, params, order)
+
+        self._epoch = jax.jit(epoch, donate_argnums=0)
+
+    def epoch(self, seed: int) -> float:
+        X, y, b = self.X_all, self.y_all, self.sc.batch_size
+        n = len(self.X)
+        perm = np.random.default_rng(seed).permutation(n)
+        full = n // b
+        params, losses = self._epoch(self.params, X, y, perm[:full * b].reshape(full, b))
+        total = float(np.sum(np.asarray(losses, dtype=np.float64))) * b
+        if n > full * b:  # the last, smaller batch: one more (separately compiled) step
+            tail = perm[full * b:]
+            params, loss = self._step(params, self.X[tail], self.y[tail])
+            total += float(loss) * len(tail)
+        self.params = self.jax.block_until_ready(params)
+        return total / n
+
+
 # ---- scikit-learn ---------------------------------------------------------------------------
 
 class Sklearn(Runner):
@@ -321,6 +376,7 @@ MAKERS: dict[str, Callable[[Scenario, np.ndarray, np.ndarray], Runner]] = {
     "torch": Torch,
     "jax": Jax,
     "jax-sync": JaxSync,
+    "jax-scan": JaxScan,
     "sklearn": Sklearn,
     "descent-engine": lambda sc, X, y: Descent(sc, X, y, compiled=False),
     "descent-baseline": Descent,  # run.py --baseline-src: descent from another checkout

@@ -6,7 +6,7 @@ derivative it uses.
 12.0
 """
 
-from descent import data, explain, io, nn, optim, train
+from descent import data, distributed, explain, io, nn, optim, train
 from descent.autodiff import *  # noqa: F403 - the engine's names are the top-level API
 from descent.autodiff import __all__ as _autodiff_all
 from descent.errors import (
@@ -25,6 +25,6 @@ from descent.train import fit
 __version__ = "0.1.0"
 __all__ = [
     *_autodiff_all, "DataError", "DescentError", "DivergenceError", "FormulaError",
-    "ModelFileError", "NotFittedError", "SaveError", "data", "explain", "fit", "io", "load",
-    "load_model", "minimize", "nn", "optim", "save", "train",
+    "ModelFileError", "NotFittedError", "SaveError", "data", "distributed", "explain", "fit",
+    "io", "load", "load_model", "minimize", "nn", "optim", "save", "train",
 ]

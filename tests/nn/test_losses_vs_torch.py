@@ -31,6 +31,11 @@ CASES = [
     ("bce", "binary_cross_entropy", P, Y_PROB, F.binary_cross_entropy),
     ("bce_logits", "binary_cross_entropy_with_logits", 5 * Z, Y_PROB,
      F.binary_cross_entropy_with_logits),
+    # logits of exactly 0 (a dead ReLU layer with zero biases gives them): the loss is
+    # smooth there, but max(z, 0) and |z| in its formula have kinks
+    ("bce_logits_at_zero", "binary_cross_entropy_with_logits",
+     np.where(np.arange(N * K).reshape(N, K) % 2 == 0, 0.0, 5 * Z), Y_PROB,
+     F.binary_cross_entropy_with_logits),
     ("cross_entropy_labels", "cross_entropy", Z, LABELS, F.cross_entropy),
     ("cross_entropy_probs", "cross_entropy", Z, np.eye(K)[LABELS], F.cross_entropy),
 ]

@@ -369,6 +369,11 @@ def fit_cases(draw) -> FitCase:
                             st.integers(61, 100)),
        epochs=st.integers(1, 3), layout=st.sampled_from(LAYOUTS),
        lr=st.sampled_from([1e-3, 0.05]))
+# A saturated scaled tanh in float32: 1 - a² cancels, the gradient below it is rounded
+# by 1% and SGD carries that into the weights (the tolerance allows for it).
+@example(case=FitCase(Arch([2, 1, 3, 1, 1], ["identity", "identity", "scaled_tanh", "identity"],
+                           np.dtype(np.float32), 4.0, 249997), "quadratic", "sgd"),
+         rows=5, batch_size=1, epochs=1, layout="C", lr=0.05)
 def test_fit_compiled_equals_fit_on_the_engine(case, rows, batch_size, epochs, layout, lr):
     arch = case.arch
     if case.optimizer in ADAPTIVE:
@@ -393,22 +398,29 @@ def test_fit_compiled_equals_fit_on_the_engine(case, rows, batch_size, epochs, l
     assume(not diverged)
     steps = epochs * -(-rows // batch_size)
     tol = 1e-9 if arch.dtype == np.float64 else 2e-3
-    extra = 0.0
-    if case.optimizer in ADAPTIVE:
-        # lr·g/(√v + eps) moves by up to lr·δg/eps when g is near 0: the gradient's
-        # rounding δg (bounded at the start, for a batch of one row at worst, drift x4)
-        # amplified by 1/eps, at each step.
-        start = build(arch)
-        grad_error = max(float(E.max()) for E in eb.backward(
-            start, eb.forward(start, X, arch.dtype), y, case.loss, arch.dtype).E_grads)
-        extra = 4 * steps * lr * 2 * rows * grad_error / 1e-8
+    # Besides the relative tolerance, each weight may move by the rounding of its gradient
+    # at every step: lr·δg for SGD, lr·δg/(1 - μ) with momentum μ = 0.9, and up to lr·δg/eps
+    # for the adaptive rules, which divide by √v + eps (that is how a gradient nearly 0
+    # whose rounding flips its sign still moves a weight). δg is bounded entry by entry at
+    # the start (error_bounds.py; saturated units make it large: 1 - a² cancels), for a
+    # batch of one row at worst (x rows), with x4 for the drift of the weights.
+    start = build(arch)
+    grad_error = eb.backward(start, eb.forward(start, X, arch.dtype), y, case.loss,
+                             arch.dtype).E_grads
+    gain = 1 / 1e-8 if case.optimizer in ADAPTIVE else 10.0 if case.optimizer in (
+        "momentum", "nesterov") else 1.0
+    extra = [4 * steps * lr * 2 * rows * gain * E for E in grad_error]
     fast, slow = nets
-    for (name, p), q in zip(fast.named_parameters(), slow.parameters(), strict=True):
+    for (name, p), q, E in zip(fast.named_parameters(), slow.parameters(), extra,
+                               strict=True):
         scale = float(np.abs(q.data).max()) + 1e-3
-        np.testing.assert_allclose(p.data, q.data, rtol=tol, atol=tol * scale + extra,
-                                   err_msg=name)
-    np.testing.assert_allclose(histories[0]["loss"], histories[1]["loss"], rtol=tol,
-                               atol=tol * 1e-3 + extra)
+        allowed = tol * np.abs(q.data) + tol * scale + E
+        assert np.all(np.abs(p.data - q.data) <= allowed), (
+            f"{name}: fast {p.data}, engine {q.data}, allowed {allowed}")
+    # The loss moves with the weights: compared only where the weights' allowance is small.
+    if max(float(E.max()) for E in extra) < tol:
+        np.testing.assert_allclose(histories[0]["loss"], histories[1]["loss"], rtol=tol,
+                                   atol=tol * 1e-3)
 
 
 @pytest.mark.parametrize("compiled", [True, False])

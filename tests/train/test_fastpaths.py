@@ -6,7 +6,8 @@ What is checked here (speed itself is measured by bench/run.py, never asserted):
   count is given back after fit;
 - the plan's own flat copy of the weights is copied back whenever anyone can look:
   between batches for a callback that has batch hooks, after every epoch, after a
-  divergence, and after a step called on its own; `.grad` reads as the last gradient;
+  divergence (then the last good epoch's), and after a step called on its own; `.grad`
+  reads as the last gradient;
 - the compiled forward pass of `predict_array` (chunked, spread over threads for many
   rows) gives the engine's outputs.
 """
@@ -217,15 +218,26 @@ def test_a_step_called_on_its_own_updates_the_parameters():
         _close(nets[0], nets[1], rtol=1e-5, atol=1e-6)
 
 
-def test_divergence_leaves_the_trained_weights_in_the_model():
+@pytest.mark.parametrize("compiled", [True, False])
+def test_divergence_leaves_the_last_good_weights_in_the_model(compiled):
+    """Epoch 1 trains well; then the rate jumps and epoch 2 blows up. The model holds the
+    weights of the end of epoch 1: not the starting ones, not the plan's blown-up copy."""
     X, y = _data()
+
+    class RateJump(Callback):
+        def on_epoch_end(self, epoch, logs):
+            self.kept = [p.data.copy() for p in self.run.model.parameters()]
+            self.run.optimizer.lr = 1e6
+
+    jump = RateJump()
     net = ds.nn.MLP([20, 64, 5], activation="relu", seed=0)
     before = [p.data.copy() for p in net.parameters()]
-    with pytest.raises(DivergenceError):
-        ds.fit(net, X * 1e3, y, loss="cross_entropy", optimizer="sgd", lr=1e6, epochs=3,
-               batch_size=32, seed=0, verbose=False)
-    assert any(not np.array_equal(p.data, b) for p, b in zip(net.parameters(), before,
-                                                              strict=True))
+    with pytest.raises(DivergenceError, match=r"epoch 2, batch \d+.*end of epoch 1"):
+        ds.fit(net, X * 1e3, y, loss="cross_entropy", optimizer="sgd", lr=1e-6, epochs=3,
+               batch_size=32, seed=0, verbose=False, callbacks=[jump], compiled=compiled)
+    for p, kept in zip(net.parameters(), jump.kept, strict=True):
+        np.testing.assert_array_equal(p.data, kept)
+    assert any(not np.array_equal(k, b) for k, b in zip(jump.kept, before, strict=True))
 
 
 def test_blas_threads_without_threadpoolctl_are_a_no_op(monkeypatch):

@@ -14,6 +14,7 @@ import descent
 from descent.cli.boundary import user_errors
 from descent.cli.options import CLI_NAMES, Missing, Task, parse_names, parse_widths
 from descent.cli.scores_table import scores_table
+from descent.cli.train_big import big_mode, train_big
 from descent.data import Table, load_windsor, read_csv
 from descent.data.datasets import WINDSOR_TARGET
 from descent.tabular import recipe as defaults
@@ -31,6 +32,8 @@ EPILOG = """Examples:
   descent train houses.csv --target price --hidden 32,16 --plots plots/
 
   descent train iris.csv --target species --out iris.safetensors
+
+  descent train big.csv --target price --cluster local:4
 
   descent train --images --plots plots/          # the shipped cats and dogs
 
@@ -125,6 +128,13 @@ def train(
         "--plots", help="Folder for PNG plots: loss curves, predicted vs actual or confusion "
                         "matrix.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final table.")] = False,
+    cluster: Annotated[str | None, typer.Option(
+        "--cluster", help="Train on Dask: local:4 (4 worker processes here) or a scheduler "
+                          "address such as tcp://host:8786.", show_default=False)] = None,
+    stream: Annotated[bool | None, typer.Option(
+        "--stream/--no-stream", show_default=False,
+        help="Read the CSV block by block instead of whole [default: when the file would "
+             "not fit in memory]")] = None,
     images: Annotated[bool, typer.Option(
         "--images", help="Train on the shipped pictures of cats and dogs (2,000, 28x28).")
     ] = False,
@@ -139,7 +149,8 @@ def train(
         "--augment/--no-augment", help="Pictures: random flips, shifts and turns of the "
                                        "training pictures.")] = True,
 ) -> None:
-    """Train a network on a CSV table and save it with its preprocessing.
+    """Train a network on a CSV table (or a folder of pictures) and save it with its
+    preprocessing.
 
     Splits the rows into training, validation (early stopping) and test parts, fits the
     encoder and scalers on the training rows only, trains, and prints R², MAE and RMSE
@@ -164,6 +175,12 @@ def train(
                              f"training rows, got {val_fraction} + {test_fraction}")
         if not out.parent.is_dir():  # say so now, not after training
             raise ValueError(f"--out {out}: the folder {out.parent} does not exist")
+        if big_mode(csv, stream, cluster, missing.value, plots):
+            assert csv is not None
+            _train_big(console, csv, target, features, task, hidden, activation, loss,
+                       optimizer, lr, weight_decay, epochs, batch_size, val_fraction,
+                       test_fraction, patience, seed, cluster, out, quiet, start)
+            return
         table, source, target = _load(csv, target, missing)
         recipe = Recipe(
             hidden=parse_widths(hidden), activation=activation, loss=loss, optimizer=optimizer,
@@ -210,6 +227,34 @@ def train(
             console.print(f"plots in {plots}: {', '.join(Path(f).name for f in files)}")
         if not quiet:
             console.print(f"done in {time.perf_counter() - start:.1f} s")
+
+
+def _train_big(console: Console, csv: Path, target: str | None, features: str | None,
+               task: Task, hidden: str | None, activation: str | None, loss: str | None,
+               optimizer: str, lr: float, weight_decay: float, epochs: int, batch_size: int,
+               val_fraction: float, test_fraction: float, patience: int, seed: int,
+               cluster: str | None, out: Path, quiet: bool, start: float) -> None:
+    recipe = Recipe(hidden=parse_widths(hidden), activation=activation, loss=loss,
+                    optimizer=optimizer, lr=lr, weight_decay=weight_decay, epochs=epochs,
+                    batch_size=batch_size, early_stopping=val_fraction > 0,
+                    validation_fraction=val_fraction if val_fraction > 0 else 0.2,
+                    patience=patience, names=CLI_NAMES)
+    result = train_big(console, csv, target, parse_names(features), task.value, recipe,
+                       val_fraction, test_fraction, seed, cluster, quiet)
+    model = result.model
+    if not quiet:
+        console.print(_describe(result.recipe, model.encoder.n_features_,
+                                model.network.sizes[-1]))
+    model.save(out, extra={
+        "descent_version": descent.__version__, "data": str(csv.resolve()),
+        "rows": result.rows, "seed": seed, "recipe": recipe_summary(result.recipe),
+        "epochs_run": len(result.history), "best_epoch": result.history.best_epoch,
+        "scores": {s.split: s.model for s in result.scores},
+        "trained": "on a Dask cluster" if cluster else "streaming",
+    })
+    console.print(f"saved the model to {out}  (use it: descent predict {out} data.csv)")
+    if not quiet:
+        console.print(f"done in {time.perf_counter() - start:.1f} s")
 
 
 def _load(csv: Path | None, target: str | None, missing: Missing) -> tuple[Table, str, str]:

@@ -39,7 +39,7 @@ PICTURE_DEFAULTS = {"epochs": PICTURE_RECIPE.epochs, "lr": PICTURE_RECIPE.lr,
                     "optimizer": PICTURE_RECIPE.optimizer, "val_fraction": 0.1}
 TABLE_ONLY = {"target": "--target", "features": "--features", "task": "--task",
               "hidden": "--hidden", "activation": "--activation", "loss": "--loss",
-              "missing": "--missing"}
+              "missing": "--missing", "cluster": "--cluster", "stream": "--stream"}
 PICTURE_ONLY = {"images": "--images", "size": "--size", "skip_bad": "--skip-bad",
                 "augment": "--no-augment"}
 PLOT_FILES = ("loss.png", "confusion.png", "misclassified.png", "filters.png")

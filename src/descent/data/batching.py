@@ -35,6 +35,19 @@ def n_batches(n: int, batch_size: int, *, drop_last: bool = False) -> int:
     return n // b if drop_last else -(-n // b)
 
 
+def epoch_order(n: int, shuffle: bool = True,
+                rng: np.random.Generator | int | None = None) -> np.ndarray:
+    """The int64 order in which one epoch visits rows 0..n-1: `iterate_minibatches` cuts
+    it into batches (for a caller that trains a whole epoch in one go, e.g. the numba
+    kernel of descent.train.jit). It draws from `rng` exactly as that does.
+
+    >>> epoch_order(4, shuffle=False).tolist()
+    [0, 1, 2, 3]
+    """
+    order = np.random.default_rng(rng).permutation(n) if shuffle else np.arange(n)
+    return order.astype(np.int64, copy=False)
+
+
 def iterate_minibatches(
     n: int,
     batch_size: int,
@@ -65,8 +78,7 @@ def iterate_minibatches(
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
     b = check_batch_size(batch_size, n)
-    order = np.random.default_rng(rng).permutation(n) if shuffle else np.arange(n)
-    order = order.astype(np.int64, copy=False)
+    order = epoch_order(n, shuffle, rng)
     stop = n - n % b if drop_last else n
     # A generator expression, so the checks above run at the call, not at the first next().
     return (order[start : start + b] for start in range(0, stop, b))

@@ -145,13 +145,20 @@ class BinaryCrossEntropy(Loss):
 
 class BinaryCrossEntropyWithLogits(Loss):
     """Binary cross-entropy from logits z, with p = σ(z), stable for any z:
-    max(z, 0) - z y + log(1 + e^{-|z|})."""
+    max(z, 0) - z y + log(1 + e^{-|z|}).
+
+    max(z, 0) is written (z + |z|)/2 (the same value, exactly): the loss is smooth at
+    z = 0 but max and |z| each have a kink there, and only this way do their
+    derivatives add up to the true one, σ(0) - y = 1/2 - y (relu'(0) = 0 gave -y, a
+    wrong gradient whenever a logit is exactly 0, e.g. behind a dead ReLU layer with
+    zero biases)."""
 
     name = "binary_cross_entropy_with_logits"
 
     def per_example(self, y_pred: Tensor, y_true: Tensor) -> Tensor:
         z = y_pred
-        return _per_row(ad.relu(z) - z * y_true + ad.log(1.0 + ad.exp(-ad.abs(z))))
+        abs_z = ad.abs(z)
+        return _per_row((z + abs_z) * 0.5 - z * y_true + ad.log(1.0 + ad.exp(-abs_z)))
 
 
 class CrossEntropy(Loss):

@@ -13,12 +13,14 @@ import numpy as np
 
 from descent.autodiff import Tensor, no_grad
 from descent.data.arrays import as_float_batch, as_float_matrix, as_target
-from descent.data.batching import iterate_minibatches
+from descent.data.batching import epoch_order, iterate_minibatches
 from descent.errors import DataError, DivergenceError
 from descent.nn import Loss, Module, get_loss
 from descent.optim import Optimizer, get_optimizer
+from descent.train import jit
 from descent.train.callbacks import Callback, CallbackList
 from descent.train.conv_plan import compile_conv_step
+from descent.train.divergence import DivergenceGuard, constant_prediction_loss
 from descent.train.history import History
 from descent.train.metrics import LABEL_METRICS, decide, get_metric
 from descent.train.plan import compile_forward, compile_step
@@ -126,12 +128,32 @@ class _CtrlC:
             signal.signal(signal.SIGINT, self.previous)
 
 
-def _check_finite_weights(model: Module, epoch: int, lr: float) -> None:
-    for name, p in model.named_parameters():
-        if not np.all(np.isfinite(p.data)):
-            raise DivergenceError(
-                f"training diverged in epoch {epoch + 1}: weight {name} is no longer finite; "
-                f"try a smaller learning rate (it was {lr:g})")
+def _jit_epoch(epochs: jit.JitEpochs, order: np.ndarray, hooks: CallbackList | None,
+               run: TrainingRun, guard: DivergenceGuard) -> tuple[float, int]:
+    """One epoch through the numba kernel: (Σ loss·rows, rows seen). The batch hooks (only
+    a progress display's, see `jit.for_fit`) run after each run of batches; Ctrl-C stops
+    at the end of a run, where the weights and the rows seen agree. A divergence found
+    inside a run is raised there too; fit then restores the last good weights."""
+    total, seen = 0.0, 0
+    for b, (rows, value, last_of_run) in enumerate(epochs.epoch(order)):
+        if hooks is not None:
+            hooks.on_batch_begin(b, {})
+        guard.batch(value, run.epoch, b, run.optimizer.lr)
+        total += value * rows
+        seen += rows
+        if hooks is not None:
+            hooks.on_batch_end(b, {"loss": value})
+        if run.interrupt_requested and last_of_run:
+            break
+    return total, seen
+
+
+def _constant_loss(model: Module, X: np.ndarray, y: np.ndarray, loss: Loss) -> float | None:
+    """The loss of the best constant prediction, the divergence guard's yardstick."""
+    if not len(X):
+        return None
+    out = predict_array(model, X[:1])
+    return constant_prediction_loss(loss, y, out.shape[-1] if out.ndim > 1 else 1)
 
 
 def fit(
@@ -153,7 +175,7 @@ def fit(
     seed: int | None = None,
     verbose: bool | int = True,
     resume: str | None = None,
-    compiled: bool = True,
+    compiled: bool | str = True,
     augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
 ) -> History:
     """Train `model` on (X, y) by minibatch gradient descent; returns the History.
@@ -162,15 +184,20 @@ def fit(
     y (N,) or (N, n_outputs), or (N,) class indices for
     "cross_entropy". Each epoch visits every example once in batches of `batch_size`
     (shuffled with `seed`); each batch runs forward, backward (the engine's chain rule)
-    and one optimizer step. A non-finite loss or weight stops training with a
-    DivergenceError naming the epoch and batch. Ctrl-C stops after the current batch and
-    keeps the history (`history.interrupted`). With `resume=path` (a ModelCheckpoint
-    file) training continues from that checkpoint's epoch, bit-identically.
+    and one optimizer step. A non-finite loss or weight, or a finite loss that has blown
+    up (train/divergence.py), stops training with a DivergenceError naming the epoch and
+    batch; the model keeps the weights of the last epoch before it. Ctrl-C stops after
+    the current batch and keeps the history (`history.interrupted`). With `resume=path`
+    (a ModelCheckpoint file) training continues from that checkpoint's epoch,
+    bit-identically.
 
     `compiled=True` lets `fit` replay a precompiled NumPy plan for plain MLPs and for
     small convolutional networks (train/plan.py, train/conv_plan.py: same results as the
-    engine to float rounding, much less overhead); anything the plans do not cover falls
-    back to the engine.
+    engine to float rounding, much less overhead), and for small MLPs, where numba is
+    installed and it pays, whole runs of batches compiled by numba (descent.train.jit:
+    equal to the plan to float rounding); anything the plans do not cover falls back to
+    the engine. `compiled="numpy"` keeps to the NumPy plans, `"jit"` takes the numba
+    path wherever it can run, `False` always runs the engine.
 
     `augment(batch, rng)` (e.g. `descent.data.augment.Augmentation()`), when given, makes
     a changed copy of every training batch before the step (random flips, shifts, turns of
@@ -243,7 +270,7 @@ def fit(
             _check_labels(model, X_val, y_val, "validation y")
     eager = _eager_step(model, loss_fn, opt)
     fast = (compile_step(model, loss_fn, opt) or compile_conv_step(model, loss_fn, opt)) \
-        if compiled and w is None else None
+        if compiled in (True, "numpy", "jit") and w is None else None
     # Whether the plan covers a batch depends only on X's dtype and width: decide once.
     step: Step = fast if fast is not None and fast.covers(X[:1]) else eager
     # Per-batch hooks cost a call each per batch; make them only when a callback has one.
@@ -256,6 +283,13 @@ def fit(
     # every step; the progress display does not look.
     hold = step is fast and all(isinstance(cb, (ProgressBar, ProgressLog))
                                 for cb in with_batch_hooks)
+    # Small networks: whole runs of batches compiled by numba (train/jit.py), if installed
+    # and if it pays; the plan stays the reference. Augmented batches are made in Python,
+    # one at a time, so augmentation keeps to the per-batch loop.
+    jit_epochs = jit.for_fit(fast if hold else None, X, y, batch_size,
+                             (epochs - first_epoch) * batches, True, compiled) \
+        if compiled in (True, "jit") and augment is None else None
+    guard = DivergenceGuard(model, _constant_loss(model, X, y, loss_fn), opt.lr)
     model.train()
     hooks.on_train_begin({})
     # Overflow warnings on the way to a non-finite loss are noise: the guard below names it.
@@ -267,8 +301,15 @@ def fit(
                 if hold and fast is not None:
                     fast.hold()
                 total, seen = 0.0, 0
-                for b, idx in enumerate(iterate_minibatches(len(X), batch_size,
-                                                            shuffle=shuffle, rng=shuffle_rng)):
+                if jit_epochs is not None:
+                    total, seen = _jit_epoch(jit_epochs, epoch_order(len(X), shuffle,
+                                                                     shuffle_rng),
+                                             hooks if batch_hooks else None, run, guard)
+                    batches_left: Any = ()
+                else:
+                    batches_left = iterate_minibatches(len(X), batch_size, shuffle=shuffle,
+                                                       rng=shuffle_rng)
+                for b, idx in enumerate(batches_left):
                     if batch_hooks:
                         hooks.on_batch_begin(b, {})
                     # take() copies the rows like X[idx], a little faster for wide rows.
@@ -276,10 +317,7 @@ def fit(
                     if augment is not None:
                         xb = np.ascontiguousarray(augment(xb, augment_rng), dtype=X.dtype)
                     value = step(xb, yb, None if w is None else w[idx])
-                    if not math.isfinite(value):
-                        raise DivergenceError(
-                            f"training diverged in epoch {epoch + 1}, batch {b + 1}: the loss "
-                            f"is {value}; try a smaller learning rate (it was {opt.lr:g})")
+                    guard.batch(value, epoch, b, opt.lr)
                     total += value * len(idx)
                     seen += len(idx)
                     if batch_hooks:
@@ -291,7 +329,7 @@ def fit(
                 if run.interrupt_requested and seen < len(X):
                     history.interrupted = True
                     break
-                _check_finite_weights(model, epoch, opt.lr)
+                guard.epoch_end(total / max(seen, 1), epoch, batches)
                 logs = {"loss": total / max(seen, 1), "lr": opt.lr}  # the rate this epoch used
                 if metrics:
                     logs.update({k: v for k, v in evaluate(model, X, y, loss_fn, metrics, "",
@@ -305,6 +343,11 @@ def fit(
                     break
                 if run.stop_training:
                     break
+    except DivergenceError:
+        if fast is not None:
+            fast.release()
+        guard.restore()  # the last good weights, not the ones that blew up
+        raise
     finally:
         if fast is not None:
             fast.release()

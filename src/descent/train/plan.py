@@ -30,9 +30,11 @@ numbers):
   Σ_n δ is a product with a vector of ones, cheaper than a reduction;
 - activations and deltas are column-major, the layout in which OpenBLAS multiplies δ Wᵀ
   fastest (see `_Buffers`);
-- BLAS threads are chosen per batch size from the shapes of its products (`BlasThreads`,
-  `_Buffers`): splitting a small product over the cores costs more in synchronisation
-  than it saves, and on a busy machine far more.
+- BLAS runs on one thread; a big product is split over the cores by descent's own
+  threads, which take parts as they get to run (train/split.py), so that a busy machine
+  slows it to one core's speed instead of stalling it; which products are split is
+  chosen per batch size from their shapes (`BlasThreads.for_product`, `_Buffers`):
+  splitting a small product costs more in synchronisation than it saves.
 
 `compile_forward` is the forward pass alone, for prediction in chunks spread over the
 cores (`CompiledForward`), used by `descent.train.predict_array`.
@@ -48,15 +50,18 @@ import numpy as np
 
 from descent.nn import Activation, Linear, Loss, Module, Sequential
 from descent.optim import Optimizer
+from descent.train import split
 
 SCALED_TANH_A, SCALED_TANH_B = 1.7159, 2.0 / 3.0
 
-# A product runs on several BLAS threads only when it has at least this many floating-point
-# operations and every side at least PARALLEL_MIN_SIDE. Measured on 2 cores (bench/run.py,
-# docs/benchmarks.md): at batch 128, 2 threads pay for the 8 and 51 MFLOP products of a
-# 784-256-128 network (0.52 s an epoch against 0.80 on one thread); at batch 32, where
-# one side of every product is 32, they lose, and on a busy machine lose badly (1 s on
-# one thread, 0.8 to 5 s on two: each product waits for the slower thread).
+# A product is split over the cores (train/split.py: descent's own threads, BLAS on one
+# thread each) only when it has at least this many floating-point operations and every
+# side at least PARALLEL_MIN_SIDE. Measured on 2 cores (bench/run.py, docs/benchmarks.md):
+# at batch 128 splitting pays for the 8 and 51 MFLOP products of a 784-256-128 network,
+# and unlike OpenBLAS's own 2 threads (2.5 s an epoch on a busy machine, 0.5 s on a quiet
+# one) it holds up under load (1.1 s on the same busy machine); at batch 32, where one
+# side of every product is 32, the halves are too short for a helper woken on a busy
+# machine (0.82 s an epoch on one thread against 1.07 s split, load 12 on 2 cores).
 PARALLEL_MIN_FLOPS = 8e6
 PARALLEL_MIN_SIDE = 64
 
@@ -296,9 +301,15 @@ class _Buffers:
         # products (forward n×in·in×out, gradient in×n·n×out, delta n×out·out×in) is worth
         # splitting, else one. OpenBLAS keeps tiny products on one thread by itself, and
         # changing the count between products makes its idle thread sleep and wake.
-        self.threads = max(max(threads.for_product(n, i, o), threads.for_product(i, n, o),
-                               threads.for_product(n, o, i))
-                           for i, o in zip(ins, widths, strict=True))
+        # Per product, how many threads share it (train/split.py: descent's own threads,
+        # BLAS on one each): all of them only for a product worth splitting.
+        self.forward_workers = [threads.for_product(n, i, o)
+                                for i, o in zip(ins, widths, strict=True)]
+        self.grad_workers = [threads.for_product(i, n, o) for i, o in zip(ins, widths,
+                                                                             strict=True)]
+        self.delta_workers = [threads.for_product(n, o, i) for i, o in zip(ins, widths,
+                                                                              strict=True)]
+        self.threads = max(self.forward_workers + self.grad_workers + self.delta_workers)
 
     def activate(self) -> None:
         """Set the ones columns, which another batch size's buffers may have overwritten."""
@@ -387,15 +398,16 @@ class CompiledStep:
 
     def forward(self, x: np.ndarray, buf: _Buffers) -> np.ndarray:
         """a_L for the batch x, every a_l left in buf.a (the weights must be held)."""
-        Wb, acts, a = self.Wb, self._acts, buf.a
-        self.threads.use(buf.threads)
+        Wb, acts, a, workers = self.Wb, self._acts, buf.a, buf.forward_workers
+        self.threads.use(1)  # big products are split by train/split.py instead
         z = a[0]
-        np.matmul(x, Wb[0][:-1], out=z)  # x has no ones column: add the bias
+        # z is column-major: each part of a split product is a block of whole columns.
+        split.matmul(x, Wb[0][:-1], z, 1, workers[0])  # x has no ones column: add the bias
         z += Wb[0][-1]
         for l, act in enumerate(acts):
             if l:
                 z = a[l]
-                np.matmul(buf.aug[l - 1], Wb[l], out=z)  # [a | 1] [W; b]
+                split.matmul(buf.aug[l - 1], Wb[l], z, 1, workers[l])  # [a | 1] [W; b]
             if act != "identity":
                 FORWARD[act](z, buf.tmp[l])  # now holds a_l = f(z_l)
         return z
@@ -449,6 +461,30 @@ class CompiledStep:
         delta *= scale / (n * k)
         return value
 
+    def gradient(self, x: np.ndarray, y: np.ndarray, scale: float = 1.0) -> float:
+        """Fill `self.grad` with scale · ∂C/∂w for the batch (x, y) and return C, the mean
+        loss; no update. The weights must be held. `scale=len(x)` gives the gradient of
+        the loss summed over the rows, which data-parallel training adds up across
+        machines (descent.distributed)."""
+        buf = self._buffers_for(x.shape[0])
+        out = self.forward(x, buf)
+        value = self.output_delta(out, y, buf, scale)
+        Wb, G, acts = self.Wb, self.G, self._acts
+        for l in range(len(acts) - 1, 0, -1):
+            delta, below = buf.delta[l], buf.delta[l - 1]
+            # [∂C/∂W; ∂C/∂b] = [a | 1]ᵀ δ, split by rows of G (row-major)
+            split.matmul(buf.aug[l - 1].T, delta, G[l], 0, buf.grad_workers[l])
+            if delta.shape[1] == 1:  # one output: δ Wᵀ is an outer product
+                np.multiply(delta, Wb[l][:-1].T, out=below)
+            else:  # split by columns of δ_{l-1} (column-major)
+                split.matmul(delta, Wb[l][:-1].T, below, 1, buf.delta_workers[l])
+            act = acts[l - 1]
+            if act != "identity":
+                TIMES_DERIVATIVE[act](below, buf.a[l - 1], buf.tmp[l - 1])
+        split.matmul(x.T, buf.delta[0], G[0][:-1], 0, buf.grad_workers[0])
+        np.matmul(buf.ones, buf.delta[0], out=G[0][-1])
+        return value
+
     def __call__(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> float:
         held = self._held
         if not held:
@@ -458,22 +494,7 @@ class CompiledStep:
         # (δ_L scaled by it, so every gradient is), and the update is one pass, w -= lr g.
         # `release()` divides it out again, so `.grad` reads as the gradient.
         rate = opt.plain_rate() if held and self._flat else None
-        buf = self._buffers_for(x.shape[0])
-        out = self.forward(x, buf)
-        value = self.output_delta(out, y, buf, rate or 1.0)
-        Wb, G, acts = self.Wb, self.G, self._acts
-        for l in range(len(acts) - 1, 0, -1):
-            delta, below = buf.delta[l], buf.delta[l - 1]
-            np.matmul(buf.aug[l - 1].T, delta, out=G[l])  # [∂C/∂W; ∂C/∂b] = [a | 1]ᵀ δ
-            if delta.shape[1] == 1:  # one output: δ Wᵀ is an outer product
-                np.multiply(delta, Wb[l][:-1].T, out=below)
-            else:
-                np.matmul(delta, Wb[l][:-1].T, out=below)
-            act = acts[l - 1]
-            if act != "identity":
-                TIMES_DERIVATIVE[act](below, buf.a[l - 1], buf.tmp[l - 1])
-        np.matmul(x.T, buf.delta[0], out=G[0][:-1])
-        np.matmul(buf.ones, buf.delta[0], out=G[0][-1])
+        value = self.gradient(x, y, rate or 1.0)
         for p, g in zip(self.params, self._grad_views, strict=True):
             p.grad = g
         done = False

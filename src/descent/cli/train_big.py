@@ -1,0 +1,74 @@
+"""`descent train` for tables beyond one machine's memory: `--stream` (here, one block at a
+time) or `--cluster local:N | tcp://host:8786` (on Dask). The same scores table and the
+same model file as a table trained in memory (descent.distributed.big_table)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from descent.cli.scores_table import scores_table
+from descent.tabular.recipe import Recipe
+
+
+def big_mode(csv: Path | None, stream: bool | None, cluster: str | None, missing: str,
+             plots: Path | None) -> bool:
+    """Whether to train out of memory: asked for, or the file is too big to read whole.
+    Raises ValueError naming the option that does not fit."""
+    if cluster is None and stream is False:
+        return False
+    if csv is None:
+        if cluster is not None or stream:
+            raise ValueError("--stream and --cluster need a CSV file; the embedded data is "
+                             "small")
+        return False
+    from descent.distributed.big_table import should_stream
+
+    wanted = cluster is not None or bool(stream) or should_stream(csv)
+    if not wanted:
+        return False
+    how = "--cluster" if cluster is not None else "--stream" if stream else (
+        f"{csv} is too big to read into memory, so it is streamed; this")
+    if missing != "error":
+        raise ValueError(f"{how} needs a file without gaps (--missing error); fill them first"
+                         + ("" if cluster or stream else ", or pass --no-stream"))
+    if plots is not None:
+        raise ValueError(f"{how} does not keep the rows that --plots draws; leave out "
+                         "--plots")
+    return True
+
+
+def train_big(console: Console, csv: Path, target: str | None, features: list[str] | None,
+              task: str, recipe: Recipe, val_fraction: float, test_fraction: float,
+              seed: int, cluster: str | None, quiet: bool) -> Any:
+    """Train, print the scores table; returns the BigTrainResult."""
+    from descent.distributed import close, connect
+    from descent.distributed.big_table import train_big_table
+
+    if target is None:
+        from descent.data import read_csv_header
+
+        raise ValueError(f"--target is required with a CSV file: name the column to predict "
+                         f"(the columns of {csv} are {', '.join(read_csv_header(csv))})")
+    client = None if cluster is None else connect(cluster)
+    try:
+        if not quiet:
+            where = f"on the Dask cluster {cluster}" if cluster else "streaming, block by block"
+            console.print(f"descent train: {csv} → [bold]{target}[/], {where}")
+        result = train_big_table(csv, target, features=features, task=task, recipe=recipe,
+                                 val_fraction=val_fraction, test_fraction=test_fraction,
+                                 seed=seed, verbose=not quiet, client=client)
+    finally:
+        if client is not None:
+            close(client)
+    model = result.model
+    baseline = ("the mean of the training targets" if model.task == "regression"
+                else "the majority class, with the training class shares")
+    if not quiet:
+        for note in result.notes:
+            console.print(f"note: {note}")
+    console.print(scores_table(result.scores, f"{target} ({model.task}): the model, and "
+                               f"a baseline that predicts {baseline}"))
+    return result

@@ -1,0 +1,169 @@
+"""Tables larger than memory: blocks of whole records, statistics merged into the same
+encoder and scalers as in memory, scores from sums equal to the in-memory scores, and
+memory that does not grow with the file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from descent.data import Standardizer, TableEncoder, read_csv
+from descent.data.csv_blocks import index_csv_blocks, read_csv_block
+from descent.distributed.big_table import should_stream, train_big_table
+from descent.distributed.scores import ScoreSums
+from descent.distributed.table_stats import (
+    Summary,
+    block_parts,
+    first_block_spec,
+    fit_preprocessing,
+    read_block,
+    summarize_block,
+    target_labels,
+)
+from descent.errors import DataError
+from descent.tabular.recipe import Recipe
+from descent.tabular.report import score_split
+
+
+def _write(path, n, seed=0):
+    rng = np.random.default_rng(seed)
+    colors = np.array(["red", "green", "blue"])
+    lines = ["area,garden,color,note,price"]
+    for i in range(n):
+        area = rng.uniform(20, 200)
+        garden = "yes" if rng.random() < 0.3 else "no"
+        color = colors[rng.integers(0, 3)]
+        price = 3 * area + (40 if garden == "yes" else 0) + rng.normal(0, 10)
+        note = '"a, quoted\nnote"' if i % 17 == 0 else "plain"
+        lines.append(f"{area:.3f},{garden},{color},{note},{price:.3f}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_blocks_cut_at_record_ends_and_keep_file_line_numbers(tmp_path):
+    path = _write(tmp_path / "t.csv", 200)
+    whole = read_csv(path)
+    blocks = index_csv_blocks(path, block_bytes=500).blocks
+    assert len(blocks) > 5
+    tables = [read_csv_block(b) for b in blocks]
+    assert sum(len(t) for t in tables) == len(whole)
+    np.testing.assert_array_equal(np.concatenate([t.line_numbers for t in tables]),
+                                  whole.line_numbers)
+    np.testing.assert_array_equal(np.concatenate([t.values["note"] for t in tables]),
+                                  whole.values["note"])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,2\n3,4\n5,six\n")
+    last = index_csv_blocks(bad, block_bytes=1).blocks[-1]
+    with pytest.raises(DataError, match=r"bad.csv, line 4, column 'y'"):
+        read_csv_block(last, kinds={"x": "numeric", "y": "numeric"})
+
+
+def test_merged_statistics_give_the_in_memory_encoder_and_scalers(tmp_path):
+    path = _write(tmp_path / "t.csv", 400)
+    blocks = index_csv_blocks(path, block_bytes=700).blocks
+    spec = first_block_spec(blocks, "price", "auto", ["area", "garden", "color"], 0.2, 0.2, 5)
+    summary = sum((summarize_block(b, spec, i) for i, b in enumerate(blocks)), Summary())
+    encoder, x_scaler, y_scaler = fit_preprocessing(summary, spec, str(path))
+
+    # In memory, on exactly the same training rows:
+    train_tables = []
+    for i, b in enumerate(blocks):
+        t = read_block(b, spec)
+        train_tables.append(t.take(block_parts(t, spec, i, target_labels(t, spec))["train"]))
+    rows = np.concatenate([t.line_numbers for t in train_tables])
+    whole = read_csv(path)
+    train = whole.take(np.searchsorted(whole.line_numbers, rows))
+    reference = TableEncoder("price", ["area", "garden", "color"], task="regression").fit(train)
+    assert encoder.to_dict() == reference.to_dict()
+    X = reference.transform(train)
+    xs, ys = Standardizer().fit(X), Standardizer().fit(reference.transform_target(train))
+    np.testing.assert_allclose(x_scaler.mean_, xs.mean_, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(x_scaler.scale_, xs.scale_, rtol=1e-12)
+    np.testing.assert_allclose(y_scaler.mean_, ys.mean_, rtol=1e-12)
+    np.testing.assert_allclose(y_scaler.scale_, ys.scale_, rtol=1e-12)
+    assert summary.rows["train"] == len(train)
+
+
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_score_sums_equal_the_in_memory_scores(task):
+    rng = np.random.default_rng(1)
+    n, k = 301, 3
+    if task == "regression":
+        y, pred, y_train = rng.normal(size=n), rng.normal(size=n), rng.normal(size=50)
+        baseline = float(np.mean(y_train))
+    else:
+        y = rng.integers(0, k, n)
+        pred = rng.dirichlet(np.ones(k), n)
+        y_train = rng.integers(0, k, 50)
+        baseline = np.bincount(y_train, minlength=k) / 50
+    a, b = ScoreSums(task), ScoreSums(task)
+    a.add(y[:100], pred[:100], baseline)
+    b.add(y[100:], pred[100:], baseline)
+    got = (a + b).scores("test")
+    want = score_split("test", task, y, y_train, pred, k)
+    assert got.n_rows == want.n_rows
+    for name in want.model:
+        assert got.model[name] == pytest.approx(want.model[name], rel=1e-12, abs=1e-12)
+        assert got.baseline[name] == pytest.approx(want.baseline[name], rel=1e-12, abs=1e-12)
+
+
+def test_streaming_trains_a_tabular_model_that_predict_reads(tmp_path):
+    path = _write(tmp_path / "t.csv", 600)
+    result = train_big_table(path, "price", features=["area", "garden", "color"],
+                             recipe=Recipe(epochs=4, batch_size=16), verbose=False,
+                             block_bytes=2000)
+    assert sum(result.rows.values()) == 600
+    test = {s.split: s for s in result.scores}["test"]
+    assert test.model["R²"] > 0.5 > test.baseline["R²"]
+    out = tmp_path / "m.safetensors"
+    result.model.save(out)
+    from descent.tabular.model import TabularModel
+
+    loaded, _ = TabularModel.load(out)
+    assert loaded.preprocessing() == result.model.preprocessing()
+
+
+def test_streaming_on_a_cluster_gives_the_same_preprocessing(tmp_path, client):
+    path = _write(tmp_path / "t.csv", 500)
+    options = dict(features=["area", "garden", "price"], recipe=Recipe(epochs=2),
+                   verbose=False, block_bytes=2000)
+    here = train_big_table(path, "color", **options)
+    there = train_big_table(path, "color", client=client, **options)
+    assert here.model.preprocessing() == there.model.preprocessing()
+    assert here.rows == there.rows
+    assert [s.n_rows for s in here.scores] == [s.n_rows for s in there.scores]
+
+
+def test_streaming_starts_when_the_file_would_not_fit(tmp_path):
+    path = _write(tmp_path / "t.csv", 50)
+    size = path.stat().st_size
+    assert should_stream(path, available=size) is True
+    assert should_stream(path, available=1000 * size) is False
+
+
+_PEAK = textwrap.dedent("""
+    import sys, tracemalloc
+    from descent.distributed.big_table import train_big_table
+    from descent.tabular.recipe import Recipe
+    tracemalloc.start()
+    train_big_table(sys.argv[1], "price", recipe=Recipe(epochs=1, batch_size=64),
+                    verbose=False, block_bytes=64 * 1024)
+    print(tracemalloc.get_traced_memory()[1])
+""")
+
+
+@pytest.mark.slow
+def test_peak_memory_does_not_grow_with_the_file(tmp_path):
+    """Four times the rows, the same peak: memory is bounded by the block, not the file."""
+    peaks = []
+    for n in (3000, 12000):
+        path = _write(tmp_path / f"t{n}.csv", n)
+        done = subprocess.run([sys.executable, "-c", _PEAK, str(path)], capture_output=True,
+                              text=True, check=True)
+        peaks.append(int(done.stdout.split()[-1]))
+    small, large = peaks
+    assert large < 1.3 * small, peaks
