@@ -79,7 +79,7 @@ def explain_picture(model_path: Path, image: Path, *, out: Path | None, target: 
 
     sal = saliency(model.network, x, c)[0]
     cam = grad_cam(model.network, x, c)
-    ig = integrated_gradients(model.network, x, c, steps=64)
+    ig = integrated_gradients(model.network, x, c, steps=1024)
     console.print(f"explaining the score (logit) of {model.classes[c]}"
                   f"{' (the predicted class)' if c == predicted else ''}")
     console.print(ig.completeness(0), markup=False)
