@@ -27,7 +27,6 @@ import numpy as np
 from descent.autodiff import Tensor, no_grad, value_and_grad
 from descent.nn import Module
 
-
 PATH_CHUNK = 256  # pictures per forward/backward pass along the integration path
 
 
