@@ -12,6 +12,8 @@ dense 400-120-84-10. Contenders:
 - numpy: a plain hand-written NumPy version: im2col by one sliding-window copy, the
   products, max-pool masks, col2im by strided adds, NCHW as the textbook writes it.
 - torch: PyTorch eager on the CPU, its default threads (oneDNN convolutions).
+- torch-1t: the same on one thread (`torch.set_num_threads(1)`): on a busy machine its
+  default threads wait for each other and it runs several times slower.
 - jax: the whole step under `jax.jit` (lax.conv_general_dilated, reduce_window), params
   donated, losses kept on the device until the epoch ends.
 
@@ -46,7 +48,7 @@ from run import PAUSE_S, _busy_seconds, _own_seconds, _vm_hwm, machine  # noqa: 
 
 F32 = np.float32
 BATCH, LR, CLASSES = 128, 0.05, 10
-CONTENDERS = ["descent", "descent-engine", "numpy", "torch", "jax"]
+CONTENDERS = ["descent", "descent-engine", "numpy", "torch", "torch-1t", "jax"]
 
 
 def make_pictures(rows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -172,11 +174,13 @@ class HandNumpy:
 
 
 class Torch:
-    def __init__(self, X: np.ndarray, y: np.ndarray) -> None:
+    def __init__(self, X: np.ndarray, y: np.ndarray, threads: int | None = None) -> None:
         import torch
 
         nn = torch.nn
         self.torch = torch
+        if threads is not None:
+            torch.set_num_threads(threads)
         self.model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
                                    nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
                                    nn.Flatten(), nn.Linear(400, 120), nn.ReLU(),
@@ -247,7 +251,8 @@ class Jax:
 
 
 MAKERS = {"descent": Descent, "descent-engine": lambda X, y: Descent(X, y, compiled=False),
-          "numpy": HandNumpy, "torch": Torch, "jax": Jax}
+          "numpy": HandNumpy, "torch": Torch, "torch-1t": lambda X, y: Torch(X, y, threads=1),
+          "jax": Jax}
 
 
 # ---- workers, rounds, memory -------------------------------------------------------------------
@@ -366,14 +371,14 @@ def main(argv: list[str] | None = None) -> int:
         mem = memory.get(name, {})
         hwm = f"{mem['vm_hwm'] / 2**20:.0f} MiB" if mem else ""
         traced = f"{mem['tracemalloc_peak'] / 2**20:.1f} MiB" \
-            if mem and name not in ("torch", "jax") else ""
+            if mem and not name.startswith(("torch", "jax")) else ""
         ratio = "" if base is None else f"{t / base:.2f}"
         print(f"| {name} | {t:.3f} ({min(times[name]):.3f}-{max(times[name]):.3f}) | "
               f"{steps / t:.1f} | {ratio} | {med_cpu[name]:.3f} | {hwm} | {traced} | "
               f"{losses[name]:.4f} |")
     if base is not None:
         print()
-        for other, goal in (("torch", 1 / 1.25), ("jax", 1.0)):
+        for other, goal in (("torch", 1 / 1.25), ("torch-1t", 1 / 1.25), ("jax", 1.0)):
             if other in med:
                 r = med[other] / base
                 mark = "x" if r >= goal else " "

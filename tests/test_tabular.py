@@ -132,7 +132,8 @@ def test_train_table_regression(windsor_result):
     r = windsor_result
     assert [s.split for s in r.scores] == ["train", "validation", "test"]
     assert [s.n_rows for s in r.scores] == [328, 109, 109]
-    assert r.model.task == "regression" and r.model.network.sizes == [11, 64, 1]
+    # the default ensemble: 5 networks of 64 units merged into one of 320
+    assert r.model.task == "regression" and r.model.network.sizes == [11, 320, 1]
     # the scalers saw the training rows only
     X_train = r.model.encoder.transform(load_windsor().take(r.splits["train"]))
     np.testing.assert_allclose(r.model.x_scaler.mean_, X_train.mean(axis=0), rtol=1e-12)
@@ -242,9 +243,10 @@ def test_predict_csv_errors(windsor_result, tmp_path, pets_csv):
     model = train_table(read_csv(pets_csv), "kind", recipe=FAST, verbose=False).model
     unseen = _write(tmp_path / "b.csv", "weight,indoor,colour\n4,yes,white\n5,yes,green\n")
     with pytest.raises(DataError, match=r"b\.csv, line 3, column 'colour'.*'green'"):
-        write_predictions(model, unseen, io.StringIO())
-    out = io.StringIO()
-    assert write_predictions(model, unseen, out, unknown="ignore") == 2
+        write_predictions(model, unseen, io.StringIO(), unknown="error")
+    out, counts = io.StringIO(), {}
+    assert write_predictions(model, unseen, out, unseen=counts) == 2  # the default: unseen
+    assert counts == {"colour": 1}
 
 
 # ---- report ------------------------------------------------------------------------------------

@@ -24,8 +24,9 @@ def test_train_with_no_arguments_uses_the_embedded_data(tmp_path, monkeypatch):
     out = result.stdout
     assert "embedded Windsor house prices, 546 rows → price" in out
     assert "epoch 1/5" in out and "epoch 5/5" in out  # one line per epoch in a log
-    for word in ("R²", "MAE", "RMSE", "train (fitted on)", "validation (early stopping)",
-                 "test (held out)", "baseline", "saved the model to model.safetensors"):
+    for word in ("R²", "MAE", "RMSE", "5-fold cross-validation", "network",
+                 "linear model (ridge)", "baseline", "± ", "refit on all 546 labelled rows",
+                 "saved the model to model.safetensors", "the columns of"):
         assert word in out, word
     assert (tmp_path / "model.safetensors").stat().st_size > 1000
 
@@ -90,16 +91,21 @@ def test_regression_plots(tmp_path):
 def test_options_reach_the_network(tmp_path):
     path = tmp_path / "m.safetensors"
     result = run("train", *QUICK, "--hidden", "8,4", "--activation", "relu", "--features",
-                 "lotsize,bedrooms,airco", "--val-fraction", "0", "--out", path)
+                 "lotsize,bedrooms,airco", "--val-fraction", "0", "--cv", "0", "--no-refit",
+                 "--ensemble", "1", "--out", path)
     assert result.exit_code == 0, result.output
     model, extra = TabularModel.load(path)
     assert model.network.sizes == [3, 8, 4, 1] and model.network.activation == "relu"
     assert model.input_columns == ["lotsize", "bedrooms", "airco"]
     assert extra["rows"] == {"train": 437, "validation": 0, "test": 109}
     assert "validation" not in result.stdout
+    merged = run("train", *QUICK, "--hidden", "8,4", "--ensemble", "3", "--cv", "0", "--out",
+                 path)
+    assert merged.exit_code == 0, merged.output
+    assert TabularModel.load(path)[0].network.sizes == [11, 24, 12, 1]  # 3 merged into one
 
 
-def test_unseen_category_can_be_ignored_at_predict_time(tmp_path):
+def test_unseen_categories_get_the_unseen_encoding_with_a_warning(tmp_path):
     lines = ["x,c,y"] + [f"{i},{'ab'[i % 2]},{i * 2 + (i % 2)}" for i in range(60)]
     data = tmp_path / "d.csv"
     data.write_text("\n".join(lines) + "\n")
@@ -107,11 +113,12 @@ def test_unseen_category_can_be_ignored_at_predict_time(tmp_path):
     assert run("train", data, "-t", "y", *QUICK, "--out", model_path).exit_code == 0
     new = tmp_path / "new.csv"
     new.write_text("x,c\n3,a\n4,z\n")
-    refused = run("predict", model_path, new)
+    refused = run("predict", model_path, new, "--unknown", "error")
     assert refused.exit_code == 2
     assert "new.csv, line 3, column 'c': category 'z' was not seen in training" in refused.stderr
-    accepted = run("predict", model_path, new, "--unknown", "ignore")
+    accepted = run("predict", model_path, new)  # the default: the unseen encoding, counted
     assert accepted.exit_code == 0 and len(accepted.stdout.splitlines()) == 3
+    assert "warning: categories not seen in training ('c': 1 row)" in accepted.stderr
 
 
 def test_a_failed_predict_leaves_no_partial_file(trained_model, tmp_path):

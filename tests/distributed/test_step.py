@@ -51,7 +51,8 @@ def cases(draw):
     return dtype, widths, activation, loss, n, cuts, layout, seed
 
 
-@settings(max_examples=60, deadline=None)
+# Examples from the hypothesis profile (tests/conftest.py): modest locally, many in CI.
+@settings(deadline=None)
 @given(cases())
 def test_part_sums_over_the_tree_equal_the_large_batch_step_and_the_engine(case):
     dtype, widths, activation, loss, n, cuts, layout, seed = case

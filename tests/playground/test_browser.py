@@ -93,8 +93,8 @@ def test_a_typed_formula_shows_its_path_and_verdict(page: Any) -> None:
     open_view(page, "tab-descend")
     type_into(page, "formula", "(x - 3)**2 + 1")
     type_into(page, "x0", "-2")
-    view = descend_settled(page, "(x - 3)**2 + 1")
     wait_for(lambda: "steps from -2 to 3" in text(page, "path-info"), what="the path")
+    view = descend_settled(page, "(x - 3)**2 + 1")
     assert text(page, "verdict") == "converging"
     assert int(page.find_element("id", "path-info").get_attribute("data-points")) > 10
     assert view["gd"]["path"][0] == -2.0 and abs(view["gd"]["x"] - 3.0) < 1e-6
@@ -211,3 +211,16 @@ def test_a_bad_csv_and_a_bad_formula_are_named_on_the_page(page: Any, tmp_path: 
     type_into(page, "formula", "x.__class__")
     message = wait_for(lambda: text(page, "formula-error"), what="the formula error")
     assert message.startswith("formula: attribute access is not allowed at column 1")
+
+
+def test_linear_activations_show_the_collapse_to_one_layer(page: Any) -> None:
+    open_view(page, "tab-network")
+    from selenium.webdriver.support.ui import Select
+
+    Select(page.find_element("id", "activation")).select_by_value("identity")
+    note = wait_for(lambda: text(page, "collapse"), what="the collapse note")
+    assert note.startswith("Linear activations: the whole network is one layer.")
+    snap = page.execute_script("return window.playground.lastSnapshot")
+    W = [np.array(w["W"]) for w in snap["weights"]]
+    np.testing.assert_allclose(W[0] @ W[1] @ W[2], np.array(snap["collapse"]["W"])[:, None],
+                               rtol=1e-9)

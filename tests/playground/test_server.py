@@ -48,7 +48,8 @@ def test_a_tab_trains_steps_and_explains_over_its_websocket(client) -> None:
         ws.send_json({"type": "setup", "dataset": "xor", "settings": {"hidden": "3"}})
         info = ws.receive_json()
         assert info["type"] == "data" and info["sizes"] == [2, 3, 1]
-        assert ws.receive_json()["steps"] == 0
+        first = ws.receive_json()
+        assert first["steps"] == 0 and first["generation"] == info["generation"] == 1
         ws.send_json({"type": "step"})
         assert ws.receive_json()["steps"] == 1
         ws.send_json({"type": "explain", "layer": 2, "kind": "weight", "i": 1, "j": 0})
@@ -65,6 +66,9 @@ def test_a_tab_trains_steps_and_explains_over_its_websocket(client) -> None:
                                                "(line 1) has 2"
         ws.send_json({"type": "setup", "dataset": "csv", "target": "b"})
         assert ws.receive_json()["message"] == "upload a CSV file first"
+        ws.send_json({"type": "setup", "dataset": "moons"})
+        assert ws.receive_json()["generation"] == 2  # the page drops older snapshots
+        assert ws.receive_json()["generation"] == 2
 
 
 def test_a_websocket_from_another_site_is_refused(client) -> None:
@@ -80,3 +84,14 @@ def test_addresses_to_open() -> None:
     assert url_for("0.0.0.0", 80) == "http://127.0.0.1:80/"
     assert url_for("::1", 80) == "http://[::1]:80/"
     assert Path(STATIC / "index.html").is_file()
+
+
+def test_tabs_are_bounded(client, monkeypatch) -> None:
+    import descent.playground.server as server
+
+    monkeypatch.setattr(server, "MAX_TABS", 1)
+    with client.websocket_connect("/ws") as first:
+        first.send_json({"type": "setup", "dataset": "xor"})
+        assert first.receive_json()["type"] == "data"
+        with client.websocket_connect("/ws") as second:
+            assert "1 tabs are open already" in second.receive_json()["message"]

@@ -23,7 +23,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from descent.sklearn import NeuralNetClassifier, NeuralNetRegressor
 
-FAST = dict(epochs=30, random_state=0)
+FAST = dict(epochs=30, random_state=0, ensemble=2)  # 2 members: the merged path, quickly
 FULL_BATCH_CHECKS = {"check_sample_weight_equivalence_on_dense_data"}
 
 

@@ -109,7 +109,7 @@ def test_fitted_attributes_with_early_stopping(windsor):
     assert list(reg.feature_names_in_) == names
     assert reg.n_features_in_ == 11 and reg.n_outputs_ == 1
     assert len(reg.loss_curve_) == reg.n_iter_ == len(reg.validation_scores_)
-    assert reg.model_.sizes == [11, 64, 1]
+    assert reg.model_.sizes == [11, 5 * 64, 1]  # the default ensemble, merged
     # the kept weights are the best validation epoch's: its R² on the validation part
     assert reg.best_validation_score_ == pytest.approx(
         reg.validation_scores_[reg.history_.best_epoch], abs=0)
@@ -292,3 +292,76 @@ def test_identity_preprocessing_when_standardizing_is_off(iris):
     pipe = Pipeline([("log", FunctionTransformer(np.log1p)),
                      ("net", NeuralNetClassifier(**FAST))]).fit(X, y)
     assert pipe.score(X, y) > 0.85
+
+
+# ---- files, class weights, convergence, output activation (issue 11, 13) -------------------
+
+def test_save_and_load_round_trip_without_pickle(tmp_path):
+    import descent as ds
+    from descent.errors import ModelFileError
+    from descent.sklearn import NeuralNetClassifier, NeuralNetRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    reg = NeuralNetRegressor(epochs=15, random_state=0, output_activation="tanh").fit(
+        X, 500 * X[:, 0] + 20)
+    path = tmp_path / "reg.safetensors"
+    ds.save(reg, path)  # the same as reg.save(path)
+    back = NeuralNetRegressor.load(path)
+    assert np.array_equal(back.predict(X), reg.predict(X))
+    assert back.get_params() == reg.get_params() and back.best_epoch_ == reg.best_epoch_
+    assert back.n_iter_ == reg.n_iter_ and back.loss_curve_ == reg.loss_curve_
+    assert b"pickle" not in path.read_bytes()[:200]
+    labels = np.array(["cat", "dog", "eel"])[(X[:, 0] > 0).astype(int) + (X[:, 1] > 1)]
+    clf = NeuralNetClassifier(epochs=15, random_state=0).fit(X, labels)
+    clf.save(tmp_path / "clf.safetensors")
+    again = NeuralNetClassifier.load(tmp_path / "clf.safetensors")
+    assert list(again.classes_) == list(clf.classes_)
+    assert np.array_equal(again.predict_proba(X), clf.predict_proba(X))
+    assert again.best_epoch_ == clf.best_epoch_ and clf.best_epoch_ >= 1
+    with pytest.raises(ModelFileError, match="load it with that class"):
+        NeuralNetRegressor.load(tmp_path / "clf.safetensors")
+    ds.save(ds.nn.MLP([2, 1], seed=0), tmp_path / "net.safetensors")
+    with pytest.raises(ModelFileError, match="not a saved descent estimator"):
+        NeuralNetRegressor.load(tmp_path / "net.safetensors")
+    with pytest.raises(TypeError, match="descent.save takes a network"):
+        ds.save(object(), tmp_path / "x.safetensors")
+    again.partial_fit(X, labels)  # a loaded estimator can keep training
+
+
+def test_class_weight_balanced_raises_minority_recall():
+    from descent.sklearn import NeuralNetClassifier
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(600, 2))
+    y = (X[:, 0] + 0.8 * rng.normal(size=600) > 1.6).astype(int)  # about 8% positives
+    recall = {}
+    for cw in (None, "balanced"):
+        clf = NeuralNetClassifier(epochs=60, random_state=0, class_weight=cw).fit(X, y)
+        recall[cw] = np.mean(clf.predict(X)[y == 1] == 1)
+    assert recall["balanced"] > recall[None] + 0.2
+    with pytest.raises(ValueError, match="class_weight names"):
+        NeuralNetClassifier(epochs=2, class_weight={7: 2.0}).fit(X, y)
+
+
+def test_convergence_warning_at_the_epoch_cap():
+    from sklearn.exceptions import ConvergenceWarning
+
+    from descent.sklearn import NeuralNetRegressor
+
+    X = np.linspace(-1, 1, 60).reshape(-1, 1)
+    with pytest.warns(ConvergenceWarning, match="stopped at epochs=3"):
+        NeuralNetRegressor(epochs=3, random_state=0).fit(X, X[:, 0] ** 2)
+
+
+def test_output_activation_reaches_the_network_and_predicts_in_y_units():
+    from descent.sklearn import NeuralNetRegressor
+
+    X = np.linspace(0, 1, 100).reshape(-1, 1)
+    y = 1000 + 400 * X[:, 0]
+    reg = NeuralNetRegressor(output_activation="sigmoid", epochs=150, random_state=0,
+                             hidden_layer_sizes=(8,)).fit(X, y)
+    assert reg.model_.output_activation == "sigmoid"
+    assert reg.score(X, y) > 0.95 and 990 < reg.predict(X).min()
+    with pytest.raises(ValueError, match="output_activation must be one of"):
+        NeuralNetRegressor(output_activation="softmax").fit(X, y)

@@ -15,7 +15,8 @@ from rich.table import Table
 from descent.cli.boundary import user_errors
 from descent.cli.train import EMBEDDED
 from descent.data import Table as DataTable
-from descent.data import load_windsor, read_csv
+from descent.data import load_windsor, read_csv, read_csv_header
+from descent.data.csv_reader import sniff_delimiter
 from descent.explain.chain import chain_rule, resolve_parameter
 from descent.explain.tables import fmt, print_chain
 from descent.tabular.model import TabularModel
@@ -35,15 +36,23 @@ by its name in the model (0.weight, 0.bias, 2.weight, ...). A weight W_l has sha
 """
 
 
+def _read(path: str | Path) -> DataTable:
+    """Every column as text, as `descent train` reads it (the model's schema types it)."""
+    sep = sniff_delimiter(path)
+    header = read_csv_header(path, delimiter=sep)
+    return read_csv(path, delimiter=sep, kinds=dict.fromkeys(header, "categorical"),
+                    missing="keep")
+
+
 def _load_rows(csv: Path | None, extra: dict, model_path: Path) -> DataTable:
     if csv is not None:
-        return read_csv(csv, missing="keep")
+        return _read(csv)
     data = extra.get("data")
     if data == EMBEDDED:
         # Name it by what it is, not by its path inside the installed package.
         return dataclasses.replace(load_windsor(), path="windsor_housing.csv (embedded)")
     if isinstance(data, str) and os.path.isfile(data):
-        return read_csv(data, missing="keep")
+        return _read(data)
     raise ValueError(f"{model_path} was not trained on the embedded data and its training file "
                      f"{data!r} is not there; give the rows with --csv FILE")
 
@@ -135,15 +144,19 @@ def explain(
             raise ValueError(f"{rows.source} has no {model.target!r} column: the chain rule "
                              "needs the row's target to compute the cost")
         X = model.features(one)
-        y = model.encoder.transform_target(one)
+        typed = one if model.schema is None else model.schema.apply(one)
+        y = model.encoder.transform_target(typed)
         prediction = model.predict_outputs(predict_array(model.network, X)).values[0]
-        target_value = one.values[model.target][0]
+        target_value = typed.values[model.target][0]
         y_net = y if model.y_scaler is None else model.y_scaler.transform(y)
         shown_y = fmt(target_value) if model.task == "regression" else str(target_value)
         shown_pred = fmt(prediction) if model.task == "regression" else str(prediction)
         console.print(_row_table(model, one, X, shown_y, shown_pred))
         if model.y_scaler is not None:
-            console.print(f"The network was trained on the standardized target: y = "
+            how = ("standardized target" if model.network.output_activation == "identity"
+                   else f"target scaled into the {model.network.output_activation} output's "
+                   "range")
+            console.print(f"The network was trained on the {how}: y = "
                           f"({fmt(target_value)} − {fmt(model.y_scaler.mean_[0])}) / "
                           f"{fmt(model.y_scaler.scale_[0])} = {fmt(y_net[0])}")
         chain = chain_rule(model.network, X, y_net, param, where, loss=model.loss)

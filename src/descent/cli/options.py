@@ -10,6 +10,7 @@ CLI_NAMES = {
     "optimizer": "--optimizer", "lr": "--lr", "weight_decay": "--weight-decay",
     "epochs": "--epochs", "batch_size": "--batch-size",
     "validation_fraction": "--val-fraction", "patience": "--patience", "tol": "--tol",
+    "output_activation": "--output-activation", "ensemble": "--ensemble",
 }
 
 
@@ -29,6 +30,33 @@ class Missing(StrEnum):
 class Unknown(StrEnum):
     error = "error"
     ignore = "ignore"
+
+
+class ClassWeight(StrEnum):
+    none = "none"
+    balanced = "balanced"
+
+
+class OutputActivation(StrEnum):
+    identity = "identity"
+    sigmoid = "sigmoid"
+    tanh = "tanh"
+    relu = "relu"
+
+
+def parse_delimiter(text: str | None) -> str | None:
+    """The --delimiter value as one character: ',', ';', '\\t' or 'tab', '|'; None: sniff.
+
+    >>> parse_delimiter("tab") == chr(9), parse_delimiter(";"), parse_delimiter(None)
+    (True, ';', None)
+    """
+    if text is None:
+        return None
+    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+    value = named.get(text.strip().lower(), text)
+    if len(value) != 1:
+        raise ValueError(f"--delimiter takes one character such as ';' or 'tab'; got {text!r}")
+    return value
 
 
 def parse_widths(text: str | None, option: str = "--hidden") -> tuple[int, ...] | None:

@@ -10,7 +10,9 @@ from typing import Annotated
 import typer
 
 from descent.cli.boundary import user_errors
-from descent.cli.options import Unknown
+from descent.cli.options import Unknown, parse_delimiter
+from descent.data.csv_reader import sniff_delimiter
+from descent.data.hints import command_line
 from descent.io import atomic_write
 from descent.tabular.csv_predict import DEFAULT_CHUNK_ROWS, write_predictions
 from descent.tabular.model import TabularModel
@@ -26,9 +28,11 @@ EPILOG = """Examples:
 The output keeps every input column and adds predicted_<target> as the last column; a \
 classifier also adds probability_<class> columns (one per class, in the model's class \
 order) just before it. Without --out the CSV goes to stdout. The file is read in blocks of \
---chunk-rows rows, so it may be larger than memory. A category the model never saw in \
-training is an error naming its line and column; with --unknown ignore it is encoded as \
-all zeros in that column's one-hot features instead.
+--chunk-rows rows, so it may be larger than memory. The columns are read as the model \
+read them in training (numbers written "26,000", dates, categories matched whatever their \
+case or spacing); missing cells are filled as in training. A category the model never saw \
+in training gets the unseen encoding (all zeros in that column's one-hot features) and a \
+warning counting the rows; with --unknown error it is an error naming its line and column.
 
 With a picture model (from `descent train FOLDER`) the input is a picture or a folder of \
 pictures (searched recursively), and the CSV has file, predicted_class and one \
@@ -48,8 +52,13 @@ def predict(
         "--out", "-o", help="Write the CSV here (written whole or not at all) instead of to "
                             "stdout.")] = None,
     unknown: Annotated[Unknown | None, typer.Option(
-        "--unknown", help="A category not seen in training: error (default) or ignore (all "
-                          "zeros).")] = None,
+        "--unknown", show_default=False,
+        help="A category not seen in training: ignore (the unseen encoding, all zeros, with a "
+             "warning) or error [default: as the model was trained, ignore]")] = None,
+    delimiter: Annotated[str | None, typer.Option(
+        "--delimiter", show_default=False,
+        help="Field separator: ',', ';', 'tab', '|' [default: judged from the header "
+             "line]")] = None,
     chunk_rows: Annotated[int, typer.Option(
         "--chunk-rows", min=1, help="Rows read and predicted at a time.")] = DEFAULT_CHUNK_ROWS,
     skip_bad: Annotated[bool, typer.Option(
@@ -61,7 +70,7 @@ def predict(
     Applies the preprocessing stored in the model file (the encoding of text columns and
     the scalers), then the network; regression predictions are in the target's units.
     """
-    with user_errors():
+    with user_errors(), command_line():
         from descent.cli.predict_images import is_picture_model, predict_pictures
 
         if is_picture_model(model_path):
@@ -73,18 +82,34 @@ def predict(
             raise ValueError("--skip-bad applies to pictures; this model reads a CSV table")
         model, _ = TabularModel.load(model_path)
         mode = None if unknown is None else unknown.value
+        sep = parse_delimiter(delimiter)
+        sep = sniff_delimiter(csv) if sep is None else sep
+        unseen: dict[str, int] = {}
         if out is None:
-            n = write_predictions(model, csv, sys.stdout, chunk_rows=chunk_rows, unknown=mode)
+            n = write_predictions(model, csv, sys.stdout, chunk_rows=chunk_rows, unknown=mode,
+                                  delimiter=sep, unseen=unseen)
             sys.stdout.flush()
+            _warn_unseen(unseen)
             return
 
         def write(binary: io.BufferedIOBase) -> None:
             text = io.TextIOWrapper(binary, encoding="utf-8", newline="")
             write.rows = write_predictions(model, csv, text, chunk_rows=chunk_rows,
-                                           unknown=mode)
+                                           unknown=mode, delimiter=sep, unseen=unseen)
             text.flush()
             text.detach()  # the atomic writer closes the file itself
 
         atomic_write(out, write)
         n = write.rows
+        _warn_unseen(unseen)
         print(f"wrote {n} predictions of {model.target} to {out}", file=sys.stderr)
+
+
+def _warn_unseen(unseen: dict[str, int]) -> None:
+    """One warning line on stderr counting the rows with categories not seen in training."""
+    if not unseen:
+        return
+    shown = ", ".join(f"{name!r}: {count} row{'s' if count != 1 else ''}"
+                      for name, count in unseen.items())
+    print(f"warning: categories not seen in training ({shown}) got the unseen encoding (all "
+          "zeros); --unknown error makes them an error", file=sys.stderr)

@@ -12,11 +12,24 @@ from rich.console import Console
 
 import descent
 from descent.cli.boundary import user_errors
-from descent.cli.options import CLI_NAMES, Missing, Task, parse_names, parse_widths
-from descent.cli.scores_table import scores_table
+from descent.cli.options import (
+    CLI_NAMES,
+    ClassWeight,
+    Missing,
+    OutputActivation,
+    Task,
+    Unknown,
+    parse_delimiter,
+    parse_names,
+    parse_widths,
+)
+from descent.cli.scores_table import evaluation_table, per_class_table, schema_table, scores_table
 from descent.cli.train_big import big_mode, train_big
-from descent.data import Table, load_windsor, read_csv
+from descent.data import Table, load_windsor, read_csv, read_csv_header
+from descent.data.csv_reader import sniff_delimiter
 from descent.data.datasets import WINDSOR_TARGET
+from descent.data.hints import command_line
+from descent.data.schema import infer_schema
 from descent.tabular import recipe as defaults
 from descent.tabular.recipe import Recipe
 from descent.tabular.table_training import TrainResult, train_table
@@ -24,6 +37,8 @@ from descent.tabular.training import recipe_summary
 
 DEFAULT_OUT = Path("model.safetensors")
 EMBEDDED = "embedded:windsor_housing.csv"
+#: Files with at most this many rows are evaluated by 5-fold cross-validation by default.
+CV_ROWS = 5000
 
 EPILOG = """Examples:
 
@@ -33,6 +48,8 @@ EPILOG = """Examples:
 
   descent train iris.csv --target species --out iris.safetensors
 
+  descent train export.csv --target churned --categorical zip --exclude notes --cv 10
+
   descent train big.csv --target price --cluster local:4
 
   descent train --images --plots plots/          # the shipped cats and dogs
@@ -40,8 +57,14 @@ EPILOG = """Examples:
   descent train pets/ --out pets.safetensors      # pets/cat/*.png, pets/dog/*.png, ...
 
 With no CSV it trains on the embedded Windsor house-price data (546 houses, target price). \
-Text columns are encoded (yes/no as 1/0, other text one-hot) and the encoding is stored in \
-the model file with the scalers, so `descent predict` needs only the model and a CSV.
+Each column is read once and printed: numbers (also "26,000", "$1,200", "12%"), \
+categories (also codes such as zip "02139"), yes/no, dates (year, month, weekday, days), \
+and identifiers or free text, which are left out. Missing cells are filled with the \
+training rows' median or most frequent value, with a missing-indicator feature. The \
+network is scored by cross-validation (files up to 5,000 rows) or on a held-out test part, \
+next to a linear model and a baseline, then refit on every row for the epochs validation \
+chose; the reading, encoding and scalers are stored in the model file, so `descent \
+predict` needs only the model and a CSV.
 
 Given a folder (one sub-folder of pictures per class) or --images, it trains the default \
 convolutional network (LeNet-5 style) on the pictures instead, with random flips, shifts \
@@ -51,24 +74,52 @@ defaults then take the picture recipe's values: --epochs 40, --lr 0.001, --weigh
 """
 
 
-def _describe(recipe: Recipe, n_in: int, n_out: int) -> str:
+def _describe(recipe: Recipe, n_in: int, n_out: int, n_rows: int) -> str:
     widths = " → ".join(f"{w} {recipe.activation}" for w in recipe.hidden)
-    layers = f"{n_in} → {widths} → {n_out}" if widths else f"{n_in} → {n_out} (linear)"
+    k = recipe.members(n_rows)
+    out = n_out if recipe.output_activation in (None, "identity") else \
+        f"{n_out} {recipe.output_activation}"
+    layers = f"{n_in} → {widths} → {out}" if widths else f"{n_in} → {out} (linear)"
     stop = (f", early stopping (patience {recipe.patience})" if recipe.early_stopping else "")
-    return (f"network {layers}; {recipe.optimizer} lr {recipe.lr:g}, weight decay "
+    mean = f"the mean of {k} networks " if k > 1 else "network "
+    return (f"{mean}{layers}; {recipe.optimizer} lr {recipe.lr:g}, weight decay "
             f"{recipe.weight_decay:g}, batch {recipe.batch_size}, up to {recipe.epochs} "
             f"epochs{stop}; loss {recipe.loss}")
 
 
+def best_epoch(result: TrainResult) -> int | None:
+    """The evaluated fit's best epoch, 1-based: the number the output, the model file and
+    the estimators' `best_epoch_` all use."""
+    h = result.evaluated_history
+    return None if h is None or h.best_epoch is None else h.best_epoch + 1
+
+
 def _stopped(result: TrainResult) -> str:
-    h = result.history
-    ran = f"{len(h)} epoch{'s' if len(h) != 1 else ''} in {result.seconds:.1f} s"
+    h = result.evaluated_history or result.history
+    ran = f"{len(h)} epoch{'s' if len(h) != 1 else ''}"
     if h.interrupted:
         return f"interrupted after {ran}"
-    if h.best_epoch is not None:
-        return (f"trained {ran}; kept the weights of epoch {h.best_epoch + 1}, the lowest "
-                "validation loss")
-    return f"trained {ran}"
+    folds = result.evaluation.method if result.evaluation is not None and \
+        result.evaluation.method.endswith("validation") else None
+    best = best_epoch(result)
+    if folds is not None:
+        line = (f"{folds}: the folds' best epochs give a training length of "
+                f"{result.chosen_epochs} epochs ({result.seconds:.1f} s in all)")
+    elif best is not None:
+        line = (f"trained {ran}; kept the weights of epoch {best}, the lowest validation "
+                f"loss ({result.seconds:.1f} s)")
+    else:
+        line = f"trained {ran} ({result.seconds:.1f} s)"
+    return line
+
+
+def _saved_what(result: TrainResult, n_rows: int) -> str:
+    if result.refit_epochs is not None:
+        return (f"the saved model was refit on all {n_rows} labelled rows for "
+                f"{result.refit_epochs} epochs, the training length chosen on validation "
+                "(--no-refit keeps the evaluated model)")
+    n_train = len(result.splits["train"])
+    return f"the saved model is the evaluated one, trained on {n_train} rows"
 
 
 def train(
@@ -87,6 +138,18 @@ def train(
     task: Annotated[Task, typer.Option(
         "--task", help="auto decides by the target's values: text or a few whole numbers "
                        "mean classification.")] = Task.auto,
+    delimiter: Annotated[str | None, typer.Option(
+        "--delimiter", show_default=False,
+        help="Field separator: ',', ';', 'tab', '|' [default: judged from the header "
+             "line]")] = None,
+    categorical: Annotated[str | None, typer.Option(
+        "--categorical", help="Columns to read as categories, comma separated.")] = None,
+    numeric: Annotated[str | None, typer.Option(
+        "--numeric", help="Columns to read as numbers, comma separated.")] = None,
+    date: Annotated[str | None, typer.Option(
+        "--date", help="Columns to read as dates, comma separated.")] = None,
+    exclude: Annotated[str | None, typer.Option(
+        "--exclude", help="Columns to leave out, comma separated.")] = None,
     hidden: Annotated[str | None, typer.Option(
         "--hidden", show_default=False,
         help="Hidden layer widths, e.g. 32,16, or none [default: 64 for regression, 128 for "
@@ -95,6 +158,14 @@ def train(
         "--activation", show_default=False,
         help="tanh, relu, sigmoid, leaky_relu, scaled_tanh, identity [default: tanh for "
              "regression, relu for classification]")] = None,
+    output_activation: Annotated[OutputActivation, typer.Option(
+        "--output-activation",
+        help="The output layer's activation (regression): identity, or sigmoid / tanh / relu "
+             "with the target scaled into its range.")] = OutputActivation.identity,
+    ensemble: Annotated[int | None, typer.Option(
+        "--ensemble", show_default=False,
+        help="Networks trained from different seeds and averaged (merged into one) "
+             "[default: 5 up to 10,000 rows, else 1]")] = None,
     loss: Annotated[str | None, typer.Option(
         "--loss", help="mse, quadratic, mae, huber (regression); cross_entropy "
                        "(classification).")] = None,
@@ -102,9 +173,10 @@ def train(
         "--optimizer", help="adamw, adam, sgd, momentum, nesterov, rmsprop.")
     ] = defaults.DEFAULT_OPTIMIZER,
     lr: Annotated[float, typer.Option("--lr", help="Learning rate.")] = defaults.DEFAULT_LR,
-    weight_decay: Annotated[float, typer.Option(
-        "--weight-decay", help="Weight decay (decoupled for adamw).")
-    ] = defaults.DEFAULT_WEIGHT_DECAY,
+    weight_decay: Annotated[float | None, typer.Option(
+        "--weight-decay", show_default=False,
+        help="Weight decay (decoupled for adamw) [default: 0.5 or 0.05, whichever gives "
+             "the lower validation loss]")] = defaults.DEFAULT_WEIGHT_DECAY,
     epochs: Annotated[int, typer.Option(
         "--epochs", help="Most passes over the training rows.")] = defaults.DEFAULT_EPOCHS,
     batch_size: Annotated[int, typer.Option(
@@ -112,16 +184,35 @@ def train(
     patience: Annotated[int, typer.Option(
         "--patience", help="Epochs without validation improvement before stopping.")
     ] = defaults.DEFAULT_PATIENCE,
+    tol: Annotated[float, typer.Option(
+        "--tol", help="The smallest validation-loss improvement that counts.")
+    ] = defaults.DEFAULT_TOL,
+    cv: Annotated[int | None, typer.Option(
+        "--cv", show_default=False,
+        help="K-fold cross-validation with K folds; 0: one training/validation/test split "
+             "[default: 5 for files up to 5,000 rows, else 0]")] = None,
+    refit: Annotated[bool, typer.Option(
+        "--refit/--no-refit",
+        help="Save a model refit on every row for the epochs validation chose, or keep the "
+             "evaluated model.")] = True,
+    class_weight: Annotated[ClassWeight, typer.Option(
+        "--class-weight", help="balanced: every class weighs the same in the loss "
+                               "(imbalanced classes).")] = ClassWeight.none,
     val_fraction: Annotated[float, typer.Option(
-        "--val-fraction", help="Share of rows held out for early stopping (0: none).")] = 0.2,
+        "--val-fraction", help="Share of the training rows held out for early stopping "
+                               "(0: none).")] = 0.2,
     test_fraction: Annotated[float, typer.Option(
-        "--test-fraction", help="Share of rows held out for the final score (0: none).")
-    ] = 0.2,
+        "--test-fraction", help="Share of rows held out for the final score without --cv "
+                                "(0: none).")] = 0.2,
     seed: Annotated[int, typer.Option(
         "--seed", min=0, help="Seed for the split, the initial weights and the shuffling.")] = 0,
     missing: Annotated[Missing, typer.Option(
-        "--missing", help="Missing cells: an error, or filled with a value learned from the "
-                          "training rows.")] = Missing.error,
+        "--missing", help="Missing cells: filled with the training rows' median (text: most "
+                          "frequent value) plus a missing-indicator feature, or mean, "
+                          "most_frequent, or an error.")] = Missing.median,
+    unknown: Annotated[Unknown, typer.Option(
+        "--unknown", help="A category first seen in held-out rows: ignore (the unseen "
+                          "encoding, counted) or error.")] = Unknown.ignore,
     out: Annotated[Path, typer.Option(
         "--out", "-o", help="Where to save the model.")] = DEFAULT_OUT,
     plots: Annotated[Path | None, typer.Option(
@@ -152,13 +243,13 @@ def train(
     """Train a network on a CSV table (or a folder of pictures) and save it with its
     preprocessing.
 
-    Splits the rows into training, validation (early stopping) and test parts, fits the
-    encoder and scalers on the training rows only, trains, and prints R², MAE and RMSE
-    (regression) or accuracy and log loss (classification) for every part next to a
-    baseline that learns nothing (the mean, or the majority class).
+    Reads every column (printed as a table), evaluates the network by cross-validation or
+    on a held-out test part next to a linear model (ridge or logistic regression) and a
+    baseline that learns nothing (the mean, or the majority class), then saves a model
+    refit on every row.
     """
     console = Console(soft_wrap=True, highlight=False)  # whole lines in logs and pipes
-    with user_errors():
+    with user_errors(), command_line():
         from descent.cli.train_images import refuse_picture_options, train_pictures
 
         if images or (csv is not None and csv.is_dir()):
@@ -173,15 +264,22 @@ def train(
         if val_fraction + test_fraction >= 1:
             raise ValueError(f"--val-fraction + --test-fraction must be below 1 to leave "
                              f"training rows, got {val_fraction} + {test_fraction}")
+        if cv is not None and (cv == 1 or cv < 0):
+            raise ValueError(f"--cv takes a number of folds >= 2, or 0 for one split; got {cv}")
         if not out.parent.is_dir():  # say so now, not after training
             raise ValueError(f"--out {out}: the folder {out.parent} does not exist")
-        if big_mode(csv, stream, cluster, missing.value, plots):
+        # Streaming and cluster training read numbers without gaps: the default filling is
+        # not available there, and the big path names the cell when it meets a gap.
+        big_missing = "error" if missing is Missing.median else missing.value
+        if big_mode(csv, stream, cluster, big_missing, plots):
             assert csv is not None
             _train_big(console, csv, target, features, task, hidden, activation, loss,
                        optimizer, lr, weight_decay, epochs, batch_size, val_fraction,
                        test_fraction, patience, seed, cluster, out, quiet, start)
             return
-        table, source, target = _load(csv, target, missing)
+        kinds = _kinds(categorical=categorical, numeric=numeric, date=date, exclude=exclude)
+        table, source, target = _load(csv, target, parse_delimiter(delimiter), kinds)
+        folds = (5 if len(table) <= CV_ROWS else 0) if cv is None else cv
         recipe = Recipe(
             hidden=parse_widths(hidden), activation=activation, loss=loss, optimizer=optimizer,
             lr=lr, weight_decay=weight_decay, epochs=epochs, batch_size=batch_size,
@@ -189,35 +287,54 @@ def train(
             # out the rows itself; the recipe's fraction is then unused)
             early_stopping=val_fraction > 0,
             validation_fraction=val_fraction if val_fraction > 0 else 0.2,
-            patience=patience, names=CLI_NAMES,
+            patience=patience, tol=tol, output_activation=output_activation.value,
+            ensemble=ensemble, names=CLI_NAMES,
         )
+        schema = infer_schema(table, target, kinds=kinds, features=parse_names(features))
         if not quiet:
             console.print(f"descent train: {source}, {len(table)} rows → [bold]{target}[/]")
+            console.print(schema_table(schema, f"the columns of {source}"))
             if sys.stdout.isatty():
                 console.print("[dim]Ctrl-C stops after the current batch and keeps the model[/]")
         result = train_table(
             table, target, features=parse_names(features), task=task.value, recipe=recipe,
             val_fraction=val_fraction, test_fraction=test_fraction, seed=seed,
-            missing=missing.value, verbose=not quiet,
+            missing=missing.value, unknown=unknown.value, kinds=kinds, cv=folds,
+            refit=refit, class_weight=None if class_weight is ClassWeight.none else "balanced",
+            schema=schema, verbose=not quiet,
         )
         model = result.model
-        sizes = {k: len(v) for k, v in result.splits.items()}
         if not quiet:
             console.print(_stopped(result))
             console.print(_describe(result.recipe, model.encoder.n_features_,
-                                    model.network.sizes[-1]))
-            for note in result.notes:
-                console.print(f"note: {note}")
-        baseline = ("the mean of the training targets" if model.task == "regression"
-                    else "the majority class, with the training class shares")
-        console.print(scores_table(result.scores, f"{target} ({model.task}): the model, and "
-                                   f"a baseline that predicts {baseline}"))
+                                    model.network.sizes[-1], len(table)))
+        if result.scores:
+            baseline = ("the mean of the training targets" if model.task == "regression"
+                        else "the majority class, with the training class shares")
+            console.print(scores_table(result.scores, f"{target} ({model.task}): the "
+                                       f"evaluated model, a linear model, and a baseline that "
+                                       f"predicts {baseline}"))
+        if result.evaluation is not None:
+            console.print(evaluation_table(result.evaluation, f"{target} ({model.task}), "
+                                           f"{result.evaluation.method}"))
+            if result.evaluation.per_class is not None:
+                console.print(per_class_table(result.evaluation))
+        for note in result.notes:
+            console.print(f"note: {note}")
+        console.print(_saved_what(result, len(table)))
         model.save(out, extra={
             "descent_version": descent.__version__,
             "data": EMBEDDED if csv is None else str(csv.resolve()),
-            "rows": sizes, "seed": seed, "recipe": recipe_summary(result.recipe),
-            "epochs_run": len(result.history), "best_epoch": result.history.best_epoch,
+            "rows": {k: len(v) for k, v in result.splits.items()}, "seed": seed,
+            "recipe": recipe_summary(result.recipe),
+            "epochs_run": len(result.history),
+            "best_epoch": best_epoch(result),  # 1-based, as printed
+            "refit_epochs": result.refit_epochs, "cv": folds,
             "scores": {s.split: s.model for s in result.scores},
+            "evaluation": None if result.evaluation is None else {
+                "method": result.evaluation.method,
+                **{m: {k: list(v) for k, v in result.evaluation.summary(m).items()}
+                   for m in ("network", "linear", "baseline")}},
         })
         console.print(f"saved the model to {out}  (use it: descent predict {out} data.csv)")
         if plots is not None:
@@ -231,24 +348,28 @@ def train(
 
 def _train_big(console: Console, csv: Path, target: str | None, features: str | None,
                task: Task, hidden: str | None, activation: str | None, loss: str | None,
-               optimizer: str, lr: float, weight_decay: float, epochs: int, batch_size: int,
-               val_fraction: float, test_fraction: float, patience: int, seed: int,
-               cluster: str | None, out: Path, quiet: bool, start: float) -> None:
+               optimizer: str, lr: float, weight_decay: float | None, epochs: int,
+               batch_size: int, val_fraction: float, test_fraction: float, patience: int,
+               seed: int, cluster: str | None, out: Path, quiet: bool, start: float) -> None:
     recipe = Recipe(hidden=parse_widths(hidden), activation=activation, loss=loss,
-                    optimizer=optimizer, lr=lr, weight_decay=weight_decay, epochs=epochs,
+                    optimizer=optimizer, lr=lr,
+                    weight_decay=defaults.WEIGHT_DECAYS[0] if weight_decay is None
+                    else weight_decay, epochs=epochs,
                     batch_size=batch_size, early_stopping=val_fraction > 0,
                     validation_fraction=val_fraction if val_fraction > 0 else 0.2,
-                    patience=patience, names=CLI_NAMES)
+                    patience=patience, ensemble=1, names=CLI_NAMES)
     result = train_big(console, csv, target, parse_names(features), task.value, recipe,
                        val_fraction, test_fraction, seed, cluster, quiet)
     model = result.model
     if not quiet:
         console.print(_describe(result.recipe, model.encoder.n_features_,
-                                model.network.sizes[-1]))
+                                model.network.sizes[-1], 0))
+    best = result.history.best_epoch
     model.save(out, extra={
         "descent_version": descent.__version__, "data": str(csv.resolve()),
         "rows": result.rows, "seed": seed, "recipe": recipe_summary(result.recipe),
-        "epochs_run": len(result.history), "best_epoch": result.history.best_epoch,
+        "epochs_run": len(result.history),
+        "best_epoch": None if best is None else best + 1,  # 1-based, as printed
         "scores": {s.split: s.model for s in result.scores},
         "trained": "on a Dask cluster" if cluster else "streaming",
     })
@@ -257,15 +378,33 @@ def _train_big(console: Console, csv: Path, target: str | None, features: str | 
         console.print(f"done in {time.perf_counter() - start:.1f} s")
 
 
-def _load(csv: Path | None, target: str | None, missing: Missing) -> tuple[Table, str, str]:
-    """The table, how to name its source, and the target column."""
+def _kinds(**options: str | None) -> dict[str, str]:
+    """column -> schema kind from --categorical / --numeric / --date / --exclude."""
+    kind_of = {"categorical": "category", "numeric": "number", "date": "date",
+               "exclude": "identifier"}
+    kinds: dict[str, str] = {}
+    for option, text in options.items():
+        for name in parse_names(text, f"--{option}") or []:
+            if name in kinds:
+                raise ValueError(f"column {name!r} is named by two of --categorical, "
+                                 "--numeric, --date and --exclude")
+            kinds[name] = kind_of[option]
+    return kinds
+
+
+def _load(csv: Path | None, target: str | None, delimiter: str | None,
+          kinds: dict[str, str]) -> tuple[Table, str, str]:
+    """The table (every column as text, gaps kept), how to name its source, the target."""
     if csv is None:
-        if missing is not Missing.error:
-            raise ValueError("--missing applies to a CSV file; the embedded data has no gaps")
+        if delimiter is not None:
+            raise ValueError("--delimiter applies to a CSV file; leave it out for the "
+                             "embedded data")
         return load_windsor(), "embedded Windsor house prices", target or WINDSOR_TARGET
-    table = read_csv(csv, missing="error" if missing is Missing.error else "keep")
+    sep = sniff_delimiter(csv) if delimiter is None else delimiter
+    header = read_csv_header(csv, delimiter=sep)
     if target is None:
         raise ValueError(f"--target is required with a CSV file: name the column to predict "
-                         f"(the columns of {csv} are {', '.join(table.columns)})")
+                         f"(the columns of {csv} are {', '.join(header)})")
+    table = read_csv(csv, delimiter=sep, kinds=dict.fromkeys(header, "categorical"),
+                     missing="keep")
     return table, str(csv), target
-

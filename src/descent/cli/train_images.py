@@ -37,9 +37,10 @@ PICTURE_DEFAULTS = {"epochs": PICTURE_RECIPE.epochs, "lr": PICTURE_RECIPE.lr,
                     "patience": PICTURE_RECIPE.patience,
                     "weight_decay": PICTURE_RECIPE.weight_decay,
                     "optimizer": PICTURE_RECIPE.optimizer, "val_fraction": 0.1}
-TABLE_ONLY = {"target": "--target", "features": "--features", "task": "--task",
-              "hidden": "--hidden", "activation": "--activation", "loss": "--loss",
-              "missing": "--missing", "cluster": "--cluster", "stream": "--stream"}
+TABLE_ONLY = {name: "--" + name.replace("_", "-") for name in (
+    "target", "features", "task", "delimiter", "categorical", "numeric", "date", "exclude",
+    "hidden", "activation", "output_activation", "ensemble", "loss", "cv", "refit",
+    "class_weight", "missing", "unknown", "cluster", "stream")}
 PICTURE_ONLY = {"images": "--images", "size": "--size", "skip_bad": "--skip-bad",
                 "augment": "--no-augment"}
 PLOT_FILES = ("loss.png", "confusion.png", "misclassified.png", "filters.png")
@@ -168,7 +169,7 @@ def train_pictures(ctx: Any, folder: Path | None, options: dict[str, Any]) -> No
     recipe = replace(PICTURE_RECIPE, optimizer=value["optimizer"], lr=value["lr"],
                      weight_decay=value["weight_decay"], epochs=value["epochs"],
                      batch_size=value["batch_size"], patience=value["patience"],
-                     early_stopping=val_fraction > 0, names=CLI_NAMES)
+                     tol=options["tol"], early_stopping=val_fraction > 0, names=CLI_NAMES)
     augmentation = DEFAULT_AUGMENTATION if options["augment"] else None
     if not quiet:
         C, H, W = images.shape

@@ -19,6 +19,7 @@ from descent.data.cells import (
     number_problem,
     parse_number,
 )
+from descent.data.hints import hint as _hint
 from descent.data.missing import fill_missing, fit_fill_values
 from descent.data.table import CATEGORICAL, KINDS, NUMERIC, Table
 from descent.errors import DataError
@@ -87,7 +88,7 @@ def _parse_numeric(
             hint = (
                 f"{n_present - len(bad_text)} of {n_present} values in this column are "
                 f"numbers; fix the cell, or read the column as text with "
-                f"kinds={{{name!r}: 'categorical'}}"
+                + _hint(f"kinds={{{name!r}: 'categorical'}}", f"--categorical {name}")
             )
         else:
             hint = "this column holds numbers"
@@ -160,8 +161,8 @@ def build_table(
                 problems.append(
                     (
                         i,
-                        f"{what}{more}; fill it in, or pass missing='mean', 'median' or "
-                        "'most_frequent' to impute",
+                        f"{what}{more}; fill it in, or impute it with "
+                        + _hint("missing='median'", "--missing median"),
                     )
                 )
         for i, message in problems:

@@ -19,6 +19,7 @@ import numpy as np
 
 from descent.data.cells import looks_numeric
 from descent.data.columns import READ_MISSING, build_table
+from descent.data.hints import hint
 from descent.data.table import Table, quote_names
 from descent.errors import DataError
 
@@ -143,7 +144,8 @@ def _check_header(header: list[str], line: int, display: str, delimiter: str) ->
             if other != delimiter and other in header[0]:
                 raise DataError(
                     f"{display}, line {line}: the header is one column {header[0]!r}; "
-                    f"is the file separated by {label}? pass delimiter={label}"
+                    f"is the file separated by {label}? pass "
+                    + hint(f"delimiter={label}", f"--delimiter {label}")
                 )
     if all(looks_numeric(name) for name in header):
         raise DataError(
@@ -340,6 +342,30 @@ def _block(
         source.columns, rows, np.array(lines, np.int64), path=source.display, kinds=kinds,
         missing=missing,
     )
+
+
+def sniff_delimiter(path: str | os.PathLike[str]) -> str:
+    """The field separator of a CSV file, judged by its header line: whichever of ",", ";",
+    tab and "|" occurs most outside quotes (ties and none: ",").
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_text('name;"price, in $";zip\\na;1;02139\\n')
+    >>> sniff_delimiter(p)
+    ';'
+    """
+    display, f = _open(path)
+    with f:
+        first = f.readline(MAX_LINE_BYTES).decode("utf-8", errors="replace")
+    counts = {d: 0 for d in (",", ";", "\t", "|")}
+    quoted = False
+    for ch in first:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
 
 
 def read_csv_header(path: str | os.PathLike[str], *, delimiter: str = ",") -> list[str]:

@@ -30,6 +30,7 @@ from descent.data.cells import (
     parse_number,
     yes_no_value,
 )
+from descent.data.hints import hint
 from descent.data.lookup import CategoryLookup
 from descent.data.missing import IMPUTE_STRATEGIES, fill_value
 from descent.data.table import CATEGORICAL, NUMERIC, Table, quote_names
@@ -51,6 +52,8 @@ class ColumnEncoding:
         categories: the one-hot categories, sorted (empty for the other encodings).
         fill: the value that replaces a missing cell (a number for numeric and binary, a
             category for one-hot), or None when missing cells are an error.
+        indicator: one more feature, "<name> missing", 1.0 where the cell was missing (so
+            the network can tell a filled-in value from a real one).
 
     >>> ColumnEncoding("color", "onehot", ("blue", "red")).feature_names
     ['color=blue', 'color=red']
@@ -60,12 +63,13 @@ class ColumnEncoding:
     encoding: str
     categories: tuple[str, ...] = ()
     fill: float | str | None = None
+    indicator: bool = False
 
     @property
     def feature_names(self) -> list[str]:
-        if self.encoding == "onehot":
-            return [f"{self.name}={c}" for c in self.categories]
-        return [self.name]
+        names = ([f"{self.name}={c}" for c in self.categories] if self.encoding == "onehot"
+                 else [self.name])
+        return names + ([f"{self.name} missing"] if self.indicator else [])
 
 
 class TableEncoder:
@@ -86,6 +90,8 @@ class TableEncoder:
             with `read_csv(..., missing="keep")` so the gaps reach the encoder.
         max_categories: the most categories a one-hot column may have; a column with more
             (an id or free-text column, usually) is an error suggesting to leave it out.
+        indicators: with a fill strategy, add a missing-indicator feature for every column
+            that has missing cells in the training table.
 
     Fitted attributes: `columns_` (list of ColumnEncoding), `feature_names_`,
     `n_features_`, `task_`, `classes_` (None unless classification).
@@ -110,6 +116,7 @@ class TableEncoder:
         unknown: str = "error",
         missing: str = "error",
         max_categories: int = 100,
+        indicators: bool = False,
     ) -> None:
         if target is not None and (not isinstance(target, str) or not target):
             raise ValueError(f"target must be a column name or None, got {target!r}")
@@ -136,6 +143,7 @@ class TableEncoder:
         self.unknown = unknown
         self.missing = missing
         self.max_categories = max_categories
+        self.indicators = bool(indicators)
         self.columns_: list[ColumnEncoding] | None = None
         self.target_encoder_: TargetEncoder | None = None
 
@@ -247,7 +255,7 @@ class TableEncoder:
         if gaps.size and self.missing == "error":
             raise DataError(
                 f"{table.location(gaps[0])}, column {name!r}: missing value; fill it in, or "
-                "use missing='mean', 'median' or 'most_frequent'"
+                "impute it with " + hint("missing='median'", "--missing median")
             )
         # The fill is learned even for a column without gaps in training: new data may
         # have gaps there too.
@@ -256,12 +264,14 @@ class TableEncoder:
             fill = fill_value(values, table.kinds[name], self.missing)
             if fill is None:
                 raise DataError(f"{table.source}, column {name!r}: every value is missing")
+        indicator = bool(self.indicators and gaps.size and self.missing != "error")
         if table.kinds[name] == NUMERIC:
-            return ColumnEncoding(name, "numeric", fill=fill)
+            return ColumnEncoding(name, "numeric", fill=fill, indicator=indicator)
         present = {v for v in values if v is not None}
         if all(v.lower() in TRUE_WORDS | FALSE_WORDS for v in present):
             return ColumnEncoding(
-                name, "binary", fill=None if fill is None else yes_no_value(str(fill))
+                name, "binary", fill=None if fill is None else yes_no_value(str(fill)),
+                indicator=indicator,
             )
         if len(present) > self.max_categories:
             raise DataError(
@@ -269,7 +279,7 @@ class TableEncoder:
                 f"than max_categories={self.max_categories} (an id or free-text column?); "
                 "leave it out of the features"
             )
-        return ColumnEncoding(name, "onehot", tuple(sorted(present)), fill)
+        return ColumnEncoding(name, "onehot", tuple(sorted(present)), fill, indicator)
 
     # transforming ---------------------------------------------------------------------------
 
@@ -302,6 +312,28 @@ class TableEncoder:
         blocks = [_encode(table, c, unknown) for c in columns]
         return np.concatenate(blocks, axis=1).astype(dtype, copy=False)
 
+    def unseen_counts(self, table: Table) -> dict[str, int]:
+        """column -> number of rows whose category was not seen in training (0s left out).
+
+        >>> from descent.data.columns import build_table
+        >>> t = build_table(["c", "y"], [["a", "1"], ["b", "2"]], np.arange(2), path=None)
+        >>> enc = TableEncoder(target="y").fit(t)
+        >>> t2 = build_table(["c"], [["a"], ["z"], ["z"]], np.arange(3), path=None)
+        >>> enc.unseen_counts(t2)
+        {'c': 2}
+        """
+        counts = {}
+        for c in self._fitted():
+            if c.encoding != "onehot" or c.name not in table.values:
+                continue
+            lookup = CategoryLookup(c.categories)
+            gaps = table.missing_mask(c.name)
+            n = sum(1 for v, gap in zip(table.values[c.name], gaps, strict=True)
+                    if not gap and lookup.index(v) is None)
+            if n:
+                counts[c.name] = n
+        return counts
+
     def transform_target(self, table: Table) -> np.ndarray:
         """(n_rows,) float64 targets, or int64 class indices into `classes_`."""
         self._fitted()
@@ -329,17 +361,19 @@ class TableEncoder:
         columns = self._fitted()
         return {
             "format": "descent.TableEncoder",
-            "version": 1,
+            "version": 2,
             "target": self.target,
             "unknown": self.unknown,
             "missing": self.missing,
             "max_categories": self.max_categories,
+            "indicators": self.indicators,
             "columns": [
                 {
                     "name": c.name,
                     "encoding": c.encoding,
                     "categories": list(c.categories),
                     "fill": c.fill,
+                    "indicator": c.indicator,
                 }
                 for c in columns
             ],
@@ -358,8 +392,11 @@ class TableEncoder:
         """
         keys = ["format", "version", "target", "unknown", "missing", "max_categories",
                 "columns", "feature_names", "target_encoder"]
-        d = meta.mapping(d, where, keys)
-        meta.header(d, where, "descent.TableEncoder", 1)
+        d = meta.mapping(d, where, keys, optional=["indicators"])  # version 2 adds it
+        meta.header(d, where, "descent.TableEncoder", 2)
+        indicators = d.get("indicators", False)
+        if not isinstance(indicators, bool):
+            raise meta.fail(f"{where}: indicators", "must be true or false")
         target = None if d["target"] is None else meta.string(d["target"], f"{where}: target")
         unknown = meta.choice(d["unknown"], f"{where}: unknown", UNKNOWN)
         missing = meta.choice(d["missing"], f"{where}: missing", MISSING)
@@ -383,7 +420,8 @@ class TableEncoder:
             )
             if target_encoder.column != target:
                 raise meta.fail(f"{where}: target_encoder", "names a different column")
-        enc = cls(target, names, unknown=unknown, missing=missing, max_categories=max_categories)
+        enc = cls(target, names, unknown=unknown, missing=missing, max_categories=max_categories,
+                  indicators=indicators)
         enc.columns_ = columns
         enc.target_encoder_ = target_encoder
         if d["feature_names"] != enc.feature_names_:
@@ -394,7 +432,10 @@ class TableEncoder:
 
 
 def _column_from_dict(d: Any, where: str, missing: str) -> ColumnEncoding:
-    d = meta.mapping(d, where, ["name", "encoding", "categories", "fill"])
+    d = meta.mapping(d, where, ["name", "encoding", "categories", "fill"], optional=["indicator"])
+    indicator = d.get("indicator", False)
+    if not isinstance(indicator, bool) or (indicator and d["fill"] is None):
+        raise meta.fail(f"{where}.indicator", "must be true or false, and true only with a fill")
     name = meta.string(d["name"], f"{where}.name")
     encoding = meta.choice(d["encoding"], f"{where}.encoding", ENCODINGS)
     if encoding == "onehot":
@@ -417,10 +458,19 @@ def _column_from_dict(d: Any, where: str, missing: str) -> ColumnEncoding:
                 raise meta.fail(f"{where}.fill", "must be 0 or 1 for a yes/no column")
         elif fill not in categories:
             raise meta.fail(f"{where}.fill", "must be one of the categories")
-    return ColumnEncoding(name, encoding, categories, fill)
+    return ColumnEncoding(name, encoding, categories, fill, indicator)
 
 
 def _encode(table: Table, column: ColumnEncoding, unknown: str) -> np.ndarray:
+    """(n_rows, width) block of one column, its missing indicator last when it has one."""
+    block = _encode_values(table, column, unknown)
+    if not column.indicator:
+        return block
+    return np.concatenate([block, table.missing_mask(column.name)[:, None].astype(float)],
+                          axis=1)
+
+
+def _encode_values(table: Table, column: ColumnEncoding, unknown: str) -> np.ndarray:
     """(n_rows, width) block of one column, with the line and column of any bad cell."""
     name = column.name
     values = table.values[name]
@@ -484,7 +534,8 @@ def _encode(table: Table, column: ColumnEncoding, unknown: str) -> np.ndarray:
             raise bad(
                 i,
                 f"category {shown!r} was not seen in training (known: {known}{more}); pass "
-                "unknown='ignore' to encode it as all zeros",
+                + hint("unknown='ignore'", "--unknown ignore", command="predict")
+                + " to encode it as all zeros",
             )
         onehot[i, k] = 1.0
     return onehot

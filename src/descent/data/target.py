@@ -25,6 +25,7 @@ import numpy as np
 
 from descent.data import metadata as meta
 from descent.data.cells import is_missing, looks_numeric, number_problem, parse_number
+from descent.data.hints import hint
 from descent.data.lookup import CategoryLookup
 from descent.data.table import NUMERIC, Table
 from descent.errors import DataError, NotFittedError
@@ -203,8 +204,9 @@ class TargetEncoder:
                 if why is not None:
                     raise DataError(
                         f"{table.location(i)}, target column {self.column!r}: {why}; a "
-                        "regression target must be numeric (use task='classification' for "
-                        "labels)"
+                        "regression target must be numeric (use "
+                        + hint("task='classification'", "--task classification")
+                        + " for labels)"
                     )
             return y
         lookup = CategoryLookup(self.classes_ or [])

@@ -28,7 +28,9 @@ class NeuralNetRegressor(RegressorMixin, NeuralNetBase):
         loss: "mse" (mean squared error), "quadratic" (1/(2N) Σ (ŷ-y)²), "mae" or "huber".
         optimizer: "adamw", "adam", "sgd", "momentum", "nesterov" or "rmsprop".
         learning_rate: the optimizer's step size.
-        weight_decay: weight decay (decoupled for adamw, an L2 term for the others).
+        weight_decay: weight decay (decoupled for adamw, an L2 term for the others);
+            None (default): 0.5 or 0.05, whichever gives the lower validation loss (0.5
+            without early stopping); the value used is `weight_decay_`.
         epochs: the most passes over the training data.
         batch_size: rows per gradient step (a value above n_samples means full batch).
         shuffle: reshuffle the rows every epoch.
@@ -39,18 +41,36 @@ class NeuralNetRegressor(RegressorMixin, NeuralNetBase):
         n_iter_no_change: patience, in epochs.
         tol: the smallest improvement that counts.
         standardize_inputs: standardize each feature (mean 0, std 1) before the network.
+        ensemble: how many networks to train (from their own seeds) and average, merged
+            into one wider network that outputs their mean; None (default): 5 on up to
+            10,000 training rows, 1 above (see `descent.tabular.recipe`).
         standardize_target: standardize y for training; predictions are in y's units.
+        output_activation: the output layer's activation: "identity" (default), or
+            "sigmoid" / "tanh" (y's training range is mapped into (0.1, 0.9) / (-0.8,
+            0.8), inside the activation's range) or "relu" (y divided by its root mean
+            square, so y ≥ 0 stays ≥ 0); predictions come back in y's units.
         warm_start: let `fit` continue from the previous fit instead of starting over.
         random_state: seed (int), RandomState or None, for the initial weights, the
             validation split and the shuffling.
         verbose: print one line per epoch (a progress bar on a terminal).
+
+    Sample weights (`fit(X, y, sample_weight=w)`) weigh each row's loss: the cost is
+    Σ w_i·C_i / Σ w_i over a batch, the scalers use weighted means and variances, and rows
+    of weight 0 are left out. With full batches and no early stopping, an integer weight k
+    is exactly k copies of the row (the cost, its gradient and the scalers are the same);
+    with minibatches it is the same in expectation, as an epoch of k copies would visit the
+    row k times in different batches and take more steps. A training that stops at
+    `epochs` while its loss still improves raises scikit-learn's ConvergenceWarning.
+    `save(path)` / `NeuralNetRegressor.load(path)` store the fitted estimator as safetensors
+    weights plus JSON (no pickle); `descent.save(reg, path)` calls `reg.save(path)`.
 
     Fitted attributes: `model_` (the descent network), `loss_curve_` (training loss per
     epoch), `validation_scores_` and `best_validation_score_` (R² on the validation part,
     with early stopping), `best_loss_`, `n_iter_` (epochs run), `t_` (training rows seen),
     `n_features_in_`, `feature_names_in_` (for a DataFrame), `n_outputs_`, `x_scaler_`,
     `y_scaler_` (descent Standardizers; identity maps when standardizing is off; y_scaler_
-    is None without standardize_target), `history_` (the last call's History).
+    is None without standardize_target), `history_` (the last call's History),
+    `best_epoch_` (1-based epoch whose weights were kept, or None).
 
     >>> import numpy as np
     >>> from descent.sklearn import NeuralNetRegressor
@@ -70,7 +90,7 @@ class NeuralNetRegressor(RegressorMixin, NeuralNetBase):
         loss: str = "mse",
         optimizer: str = defaults.DEFAULT_OPTIMIZER,
         learning_rate: float = defaults.DEFAULT_LR,
-        weight_decay: float = defaults.DEFAULT_WEIGHT_DECAY,
+        weight_decay: float | None = defaults.DEFAULT_WEIGHT_DECAY,
         epochs: int = defaults.DEFAULT_EPOCHS,
         batch_size: int = defaults.DEFAULT_BATCH_SIZE,
         shuffle: bool = True,
@@ -79,7 +99,9 @@ class NeuralNetRegressor(RegressorMixin, NeuralNetBase):
         n_iter_no_change: int = defaults.DEFAULT_PATIENCE,
         tol: float = defaults.DEFAULT_TOL,
         standardize_inputs: bool = True,
+        ensemble: int | None = None,
         standardize_target: bool = True,
+        output_activation: str = "identity",
         warm_start: bool = False,
         random_state: Any = None,
         verbose: bool | int = False,
@@ -98,7 +120,9 @@ class NeuralNetRegressor(RegressorMixin, NeuralNetBase):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.standardize_inputs = standardize_inputs
+        self.ensemble = ensemble
         self.standardize_target = standardize_target
+        self.output_activation = output_activation
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose

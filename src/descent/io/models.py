@@ -39,7 +39,20 @@ def save(model: Module, path: str | os.PathLike, *, preprocessing: dict[str, Any
     >>> ds.save(ds.nn.MLP([2, 3, 1], seed=0), path)
     >>> ds.load(path).sizes
     [2, 3, 1]
+
+    A fitted scikit-learn estimator from `descent.sklearn` saves itself (`est.save(path)`,
+    read back with `NeuralNetRegressor.load(path)` / `NeuralNetClassifier.load(path)`).
     """
+    if not isinstance(model, Module):
+        if callable(getattr(model, "save", None)) and hasattr(model, "get_params"):
+            if preprocessing is not None or extra is not None:
+                raise TypeError("an estimator stores its own preprocessing; call "
+                                "est.save(path) without preprocessing or extra")
+            model.save(path)  # the estimator's own format: weights, scalers, parameters
+            return
+        raise TypeError(f"descent.save takes a network (a descent.nn.Module) or a fitted "
+                        f"descent.sklearn estimator, got {type(model).__name__}; a model "
+                        f"trained on a table saves with model.save(path)")
     metadata = {"architecture": model.config(), "preprocessing": preprocessing,
                 "extra": extra or {}}
     write_model_file(path, model.state_dict(), metadata, kind="model")

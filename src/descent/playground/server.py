@@ -89,6 +89,7 @@ class Tab:
     table: Any = None  # an uploaded CSV, read
     upload_name: str = ""
     playing: bool = False
+    generation: int = 0  # counts set-ups: the page drops a snapshot of an earlier one
     speed: int = 50  # steps per second
     task: asyncio.Task | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -150,7 +151,8 @@ class Connection:
             return
         async with self.tab.lock:
             snap = await asyncio.to_thread(session.snapshot)
-        await self.send("snapshot", playing=self.tab.playing, **snap)
+            generation = self.tab.generation
+        await self.send("snapshot", playing=self.tab.playing, generation=generation, **snap)
 
     async def play_loop(self) -> None:
         tab = self.tab
@@ -183,7 +185,8 @@ class Connection:
                 settings.output_activation, settings.loss = "sigmoid", "quadratic"
             async with tab.lock:
                 tab.session = await asyncio.to_thread(Session, data, settings, preset=preset)
-            await self.send("data", **tab.session.describe())
+                tab.generation += 1
+            await self.send("data", generation=tab.generation, **tab.session.describe())
             await self.snapshot()
         elif kind == "upload":
             name, text = msg.get("name", "upload.csv"), msg.get("text")

@@ -140,7 +140,10 @@ class Session:
 
     >>> from descent.playground.datasets import toy
     >>> s = Session(toy("circle"), Settings(hidden=[4], lr=0.5))
-    >>> before = s.losses()["train"]; s.train(200); s.losses()["train"] < before
+    >>> before = s.losses()["train"]
+    >>> s.train(200), s.steps      # at most 100 steps a call
+    (100, 100)
+    >>> s.losses()["train"] < before
     True
     """
 

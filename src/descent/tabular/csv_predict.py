@@ -59,13 +59,15 @@ def _cells(prediction: Prediction, task: str) -> list[list[str]]:
 
 def write_predictions(model: TabularModel, path: str | os.PathLike[str], out: TextIO, *,
                       chunk_rows: int = DEFAULT_CHUNK_ROWS, unknown: str | None = None,
-                      delimiter: str = ",") -> int:
+                      delimiter: str = ",", unseen: dict[str, int] | None = None) -> int:
     """Write `path`'s rows with the model's predictions to the text stream `out`; returns
     the number of rows. See the module doc for the columns added.
 
     `unknown` overrides how the model treats a category it never saw in training:
     "error" (the default stored in the model: a DataError naming line and column) or
-    "ignore" (encoded as all zeros in that column's one-hot features).
+    "ignore" (encoded as all zeros in that column's one-hot features, the "unseen"
+    encoding). Pass a dict as `unseen` to receive, per column, the number of rows whose
+    category was not seen in training.
 
     Raises DataError naming the file, and the line and column where it applies: a column
     the model needs is missing, a cell cannot be read or encoded.
@@ -92,9 +94,11 @@ def write_predictions(model: TabularModel, path: str | os.PathLike[str], out: Te
         raise DataError(f"{display}: missing column(s) {', '.join(map(repr, absent))} that the "
                         f"model was trained on; the file has {', '.join(map(repr, header))}")
     encoder = model.encoder
+    keep_gaps = model.schema is not None or encoder.missing != "error"
     chunks = iter_csv_chunks(display, chunk_rows, delimiter=delimiter,
-                             kinds=encoder.reader_kinds(),
-                             missing="error" if encoder.missing == "error" else "keep")
+                             expected_columns=model.input_columns,
+                             kinds=model.reader_kinds(),
+                             missing="keep" if keep_gaps else "error")
     records = iter_records(display, delimiter=delimiter)
     next(records)  # the header
     writer = csv.writer(out, lineterminator="\n")
@@ -102,6 +106,9 @@ def write_predictions(model: TabularModel, path: str | os.PathLike[str], out: Te
     n = 0
     for table in chunks:
         prediction = model.predict(table, unknown=unknown)
+        if unseen is not None:
+            for name, count in model.unseen_counts(table).items():
+                unseen[name] = unseen.get(name, 0) + count
         for line, cells in zip(table.line_numbers, _cells(prediction, model.task), strict=True):
             start, fields = next(records)
             if start != int(line):  # the two readers disagree: never write a shifted row

@@ -16,13 +16,14 @@ from typing import Any
 import numpy as np
 
 from descent.data import Standardizer, Table, TableEncoder
+from descent.data.schema import Schema
 from descent.errors import DataError, ModelFileError
 from descent.io.models import load_model, save
 from descent.nn import Module
 from descent.train import predict_array
 
 FORMAT = "descent.TabularModel"
-VERSION = 1
+VERSION = 2  # 2 adds the schema (column understanding) and the unseen-category count
 
 
 @dataclass
@@ -45,7 +46,9 @@ class TabularModel:
 
     Attributes: `network` (an MLP over standardized features), `encoder` (a fitted
     TableEncoder with its target), `x_scaler` (Standardizer over the encoded features),
-    `y_scaler` (Standardizer of the target, regression only, else None), `task`, `loss`.
+    `y_scaler` (Standardizer of the target, regression only, else None), `task`, `loss`,
+    `schema` (how the file's columns are read: numbers written "26,000", dates, left-out
+    identifiers; None for a table that was typed already).
 
     >>> from descent.data import load_windsor
     >>> from descent.tabular.table_training import train_table
@@ -61,6 +64,7 @@ class TabularModel:
     y_scaler: Standardizer | None
     task: str
     loss: str
+    schema: Schema | None = None
 
     @property
     def target(self) -> str:
@@ -74,8 +78,26 @@ class TabularModel:
 
     @property
     def input_columns(self) -> list[str]:
-        """The table columns the model reads."""
+        """The table (file) columns the model reads."""
+        if self.schema is not None:
+            return self.schema.input_columns
         return self.encoder.input_columns_
+
+    def reader_kinds(self) -> dict[str, str]:
+        """Column kinds for `read_csv` / `iter_csv_chunks` when reading new rows."""
+        if self.schema is not None:
+            return self.schema.reader_kinds(self.input_columns)
+        return self.encoder.reader_kinds()
+
+    def typed(self, table: Table) -> Table:
+        """The table as the encoder reads it: the schema applied (when there is one)."""
+        if self.schema is None:
+            return table
+        return self.schema.apply(table.select(self.input_columns), with_target=False)
+
+    def unseen_counts(self, table: Table) -> dict[str, int]:
+        """column -> rows of `table` holding a category not seen in training."""
+        return self.encoder.unseen_counts(self.typed(table))
 
     def features(self, table: Table, unknown: str | None = None) -> np.ndarray:
         """The standardized feature matrix (n, n_features) the network sees for `table`.
@@ -83,7 +105,7 @@ class TabularModel:
         `unknown` overrides the encoder's handling of unseen categories ("error" or
         "ignore"). Raises DataError naming the column, line or cell that does not fit.
         """
-        X = self.encoder.transform(table, unknown=unknown)
+        X = self.encoder.transform(self.typed(table), unknown=unknown)
         return self.x_scaler.transform(X)
 
     def outputs(self, table: Table, unknown: str | None = None) -> np.ndarray:
@@ -114,6 +136,7 @@ class TabularModel:
             "format": FORMAT, "version": VERSION, "task": self.task, "loss": self.loss,
             "encoder": self.encoder.to_dict(), "x_scaler": self.x_scaler.to_dict(),
             "y_scaler": None if self.y_scaler is None else self.y_scaler.to_dict(),
+            "schema": None if self.schema is None else self.schema.to_dict(),
         }
 
     def save(self, path: str | os.PathLike[str], extra: dict[str, Any] | None = None) -> None:
@@ -133,7 +156,7 @@ class TabularModel:
         if not isinstance(pre, dict) or pre.get("format") != FORMAT:
             raise ModelFileError(f"{source}: not a model trained on a table (it has no "
                                  "encoder and scalers); train one with `descent train`")
-        if pre.get("version") != VERSION:
+        if pre.get("version") not in (1, VERSION):
             raise ModelFileError(f"{source}: tabular model format version "
                                  f"{pre.get('version')!r}; this descent reads {VERSION}")
         try:
@@ -142,11 +165,13 @@ class TabularModel:
             y_scaler = (None if pre["y_scaler"] is None
                         else Standardizer.from_dict(pre["y_scaler"], f"{source}: y_scaler"))
             task, loss = pre["task"], pre["loss"]
+            schema = (None if pre.get("schema") is None
+                      else Schema.from_dict(pre["schema"], f"{source}: schema"))
         except KeyError as missing:
             raise ModelFileError(f"{source}: preprocessing lacks {missing}") from None
         except DataError as error:
             raise ModelFileError(str(error)) from None
-        model = cls(saved.model, encoder, x_scaler, y_scaler, task, loss)
+        model = cls(saved.model, encoder, x_scaler, y_scaler, task, loss, schema)
         model._check_consistent(source)
         return model, saved.extra
 
@@ -164,6 +189,9 @@ class TabularModel:
             raise ModelFileError(f"{source}: the encoder makes {n_features} features but the "
                                  f"network reads {sizes[0]} and the scaler "
                                  f"{len(self.x_scaler.mean_)}")
+        if self.schema is not None and self.schema.feature_columns != \
+                self.encoder.input_columns_:
+            raise ModelFileError(f"{source}: the schema's columns do not match the encoder's")
         n_out = 1 if self.task == "regression" else len(self.classes or [])
         if sizes[-1] != n_out:
             raise ModelFileError(f"{source}: the network has {sizes[-1]} outputs; the "

@@ -1,28 +1,50 @@
-"""Train a `TabularModel` on a table: split, fit the preprocessing on the training rows,
-train, and score every part against a baseline. This is what `descent train` runs.
+"""Train a `TabularModel` on a table: read its columns, evaluate honestly, and (optionally)
+refit on every row. This is what `descent train` runs.
 
-The rows are split once into training, validation (early stopping) and test (the honest
-final score) parts, stratified by class for classification. The encoder and both scalers
-are fitted on the training rows only, so the validation and test scores are those of data
-the model has never seen in any form. The set of classes is read from the whole target
-column, and every class keeps at least one training row.
+First the schema step (`descent.data.schema`) decides what each column is. Then either one
+split into training, validation (early stopping) and test parts, or K-fold
+cross-validation (each fold trains with its own validation part and is scored on the rows
+it left out), stratified by class for classification. The encoder and scalers are fitted
+on each fit's training rows only, so every score is that of rows the model never saw in
+any form. Next to the network, every evaluation scores a linear model (ridge or logistic
+regression, on the same features) and a baseline that learns nothing. With `refit`, the
+saved model is trained on every labelled row for the epochs validation chose. The set of
+classes is read from the whole target column, and every class keeps a training row.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from difflib import get_close_matches
+from typing import Any
 
 import numpy as np
 
-from descent.data import Standardizer, Table, TableEncoder, TargetEncoder, split_indices
+from descent.data import (
+    Standardizer,
+    Table,
+    TableEncoder,
+    TargetEncoder,
+    kfold_indices,
+    split_indices,
+)
+from descent.data.hints import hint
+from descent.data.schema import Schema, infer_schema
 from descent.errors import DataError
+from descent.tabular.linear import fit_predict_linear
 from descent.tabular.model import TabularModel
 from descent.tabular.recipe import Recipe
-from descent.tabular.report import SplitScores, score_split
-from descent.tabular.training import train_network
+from descent.tabular.report import (
+    SplitScores,
+    classification_scores,
+    per_class_scores,
+    regression_scores,
+    score_split,
+)
+from descent.tabular.scaling import fit_target_scaler
+from descent.tabular.training import train_network, validation_split
 from descent.train import History, predict_array
 
 
@@ -35,7 +57,12 @@ class TrainResult:
     SplitScores per non-empty part; `recipe`: the checked recipe; `seconds`: training time;
     `notes`: things worth telling the user (e.g. categories first seen in test rows);
     `data`: for each non-empty part, (standardized features (n, d), targets (n,) in the
-    target's units or as class indices), for plots and further checks.
+    target's units or as class indices), for plots and further checks; `evaluation`: the
+    network, a linear model and the baseline on rows they did not train on (None without
+    a test part or folds); `schema`: how each column was read; `refit_epochs`: the epochs
+    the saved model was trained for on every row (None: the evaluated model was kept);
+    `evaluated_history`: the (first) evaluated fit's history; `chosen_epochs`: the training
+    length validation chose (1-based best epoch, median over folds).
     """
 
     model: TabularModel
@@ -46,6 +73,11 @@ class TrainResult:
     seconds: float
     notes: list[str] = field(default_factory=list)
     data: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    evaluation: Evaluation | None = None
+    schema: Schema | None = None
+    refit_epochs: int | None = None
+    evaluated_history: History | None = None
+    chosen_epochs: int | None = None
 
 
 def split_rows(n: int, val_fraction: float, test_fraction: float, seed: int | None,
@@ -107,16 +139,129 @@ def _every_class_in_train(parts: dict[str, np.ndarray],
     return parts
 
 
-def _encode_part(encoder: TableEncoder, part: Table, notes: list[str], name: str) -> np.ndarray:
-    """A held-out part's features; categories it has that training lacked become zeros."""
-    try:
-        return encoder.transform(part)
-    except DataError as error:
-        if "not seen in training" not in str(error):
-            raise
-    notes.append(f"the {name} rows have categories the training rows lack; they are "
-                 "encoded as all zeros (as `descent predict --unknown ignore` would)")
-    return encoder.transform(part, unknown="ignore")
+def class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Per-row weights n / (K · n_k) ("balanced"): every class weighs the same in the loss.
+
+    >>> class_weights(np.array([0, 0, 0, 1]), 2).tolist()
+    [0.6666666666666666, 0.6666666666666666, 0.6666666666666666, 2.0]
+    """
+    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+    per_class = np.where(counts > 0, len(labels) / (n_classes * np.maximum(counts, 1)), 0.0)
+    return per_class[labels]
+
+
+@dataclass
+class Evaluation:
+    """Scores of the network, a linear model and a baseline on rows none of them saw.
+
+    `method` says how ("5-fold cross-validation", "the held-out test part"); `folds` holds,
+    per fold, {"network": scores, "linear": scores, "baseline": scores}; `per_class`
+    (classification) the network's precision, recall, F1 and support per class, over every
+    evaluated row; `classes` the class labels; `n_rows` the rows evaluated.
+    """
+
+    method: str
+    folds: list[dict[str, dict[str, float]]]
+    per_class: list[dict[str, float]] | None = None
+    classes: list | None = None
+    n_rows: int = 0
+
+    def summary(self, model: str) -> dict[str, tuple[float, float]]:
+        """metric -> (mean, standard deviation over folds) for "network", "linear" or
+        "baseline"."""
+        metrics = self.folds[0][model]
+        return {m: (float(np.mean([f[model][m] for f in self.folds])),
+                    float(np.std([f[model][m] for f in self.folds])))
+                for m in metrics}
+
+
+@dataclass
+class _Fit:
+    model: TabularModel
+    history: History
+    seconds: float
+    unseen: dict[str, int]
+    weight_decay: float | None = None
+
+
+def _fit_rows(typed: Table, target: str, task: str, recipe: Recipe, fit_rows: np.ndarray,
+              val_rows: np.ndarray | None, *, features: list[str], missing: str,
+              unknown: str, class_weight: str | None, seed: int | None,
+              verbose: bool | int, epochs: int | None = None,
+              schema: Schema | None = None, classes: list | None = None) -> _Fit:
+    """Fit the encoder and scalers on `fit_rows`, then train (early stopping on `val_rows`
+    when given; exactly `epochs` epochs when `epochs` is given)."""
+    encoder = TableEncoder(target=target, features=features, task=task,
+                           missing=missing, unknown=unknown, indicators=missing != "error")
+    fit_part = typed.take(fit_rows)
+    encoder.fit(fit_part)
+    if classes is not None and encoder.target_encoder_ is not None:
+        encoder.target_encoder_.classes_ = list(classes)  # every class, even if rare here
+    X_fit, y_fit = encoder.transform(fit_part), encoder.transform_target(fit_part)
+    x_scaler = Standardizer().fit(X_fit)
+    y_scaler = (fit_target_scaler(y_fit, recipe.output_activation)
+                if task == "regression" else None)
+    n_out = 1 if task == "regression" else len(encoder.classes_ or [])
+    weights = None
+    if class_weight == "balanced" and task == "classification":
+        weights = class_weights(y_fit, n_out)
+
+    def scaled(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return x_scaler.transform(X), (y if y_scaler is None else y_scaler.transform(y))
+
+    unseen: dict[str, int] = {}
+    validation = None
+    if val_rows is not None and len(val_rows):
+        val_part = typed.take(val_rows)
+        unseen = encoder.unseen_counts(val_part)
+        y_val = encoder.transform_target(val_part)
+        validation = (*scaled(encoder.transform(val_part, unknown="ignore"), y_val),
+                      None if weights is None else class_weights(y_val, n_out))
+    start = time.perf_counter()
+    trained = train_network(*scaled(X_fit, y_fit), recipe, task=task, n_outputs=n_out,
+                            validation_data=validation, sample_weight=weights, seed=seed,
+                            verbose=verbose, epochs=epochs, stopping=epochs is None)
+    seconds = time.perf_counter() - start
+    model = TabularModel(trained.model, encoder, x_scaler, y_scaler, task,
+                         recipe.loss or "mse", schema)
+    return _Fit(model, trained.history, seconds, unseen, trained.weight_decay)
+
+
+def _predict_typed(model: TabularModel, typed: Table) -> np.ndarray:
+    """(n,) values or (n, K) probabilities for a typed table; unseen categories as zeros."""
+    X = model.x_scaler.transform(model.encoder.transform(typed, unknown="ignore"))
+    out = model.predict_outputs(predict_array(model.network, X))
+    return out.values if model.task == "regression" else out.probabilities
+
+
+def _linear_scores(model: TabularModel, typed: Table, train_rows: np.ndarray,
+                   eval_rows: np.ndarray, task: str, n_classes: int,
+                   class_weight: str | None) -> dict[str, float]:
+    """Scores on `eval_rows` of the linear model fitted on `train_rows`' features."""
+    enc, scale = model.encoder, model.x_scaler
+    train_part, eval_part = typed.take(train_rows), typed.take(eval_rows)
+    X = scale.transform(enc.transform(train_part, unknown="ignore"))
+    X_eval = scale.transform(enc.transform(eval_part, unknown="ignore"))
+    y, y_eval = enc.transform_target(train_part), enc.transform_target(eval_part)
+    weights = (class_weights(y, n_classes)
+               if class_weight == "balanced" and task == "classification" else None)
+    pred = fit_predict_linear(task, X, y, X_eval, n_classes, weights)
+    if task == "regression":
+        return regression_scores(y_eval, pred)
+    return classification_scores(y_eval, pred)
+
+
+def _epochs_used(history: History) -> int:
+    """The training length a fit chose: its best epoch (1-based), or every epoch it ran."""
+    return len(history) if history.best_epoch is None else history.best_epoch + 1
+
+
+def _capped(history: History, recipe: Recipe) -> bool:
+    """Stopped by the epoch cap while the validation loss was still improving: every epoch
+    ran and early stopping never fired (the loss improved within the last `patience`)."""
+    return (len(history) >= recipe.epochs and not history.interrupted
+            and history.best_epoch is not None
+            and not getattr(history, "stopped_early", False))
 
 
 def train_table(
@@ -129,73 +274,219 @@ def train_table(
     val_fraction: float = 0.2,
     test_fraction: float = 0.2,
     seed: int | None = 0,
-    missing: str = "error",
+    missing: str = "median",
+    unknown: str = "ignore",
+    kinds: dict[str, str] | None = None,
+    cv: int = 0,
+    refit: bool = False,
+    schema: Schema | None = None,
+    class_weight: str | None = None,
     verbose: bool | int = True,
 ) -> TrainResult:
     """Train a network on `table` to predict column `target`; see the module doc.
 
     Args:
-        table: the data (e.g. `descent.data.read_csv(path)`, read with missing="keep"
-            when `missing` is a fill strategy).
+        table: the data, read as text (`read_csv(path, kinds=<every column
+            "categorical">, missing="keep")`) so that the schema step reads every cell;
+            a typed table (numbers already parsed) works too.
         target: the column to predict.
-        features: the input columns (None: every other column).
+        features: the input columns (None: every other column the schema keeps).
         task: "auto" (by the target's values), "regression" or "classification".
         recipe: the network and optimizer settings (None: the defaults).
         val_fraction, test_fraction: shares of the rows held out for early stopping and
-            for the final score (0 leaves a part out).
+            for the final score (0 leaves a part out). With `cv`, the test part is not
+            used: every row is scored once, by the fold that left it out.
         seed: makes the split, the initial weights and the shuffling repeatable.
-        missing: "error", or "mean" / "median" / "most_frequent" to fill missing cells
-            with values learned from the training rows.
+        missing: "median" (default: numbers take the training rows' median, text the most
+            frequent value, and each column with gaps gets a missing-indicator feature),
+            "mean", "most_frequent", or "error".
+        unknown: "ignore" (a category first seen in held-out rows gets the unseen
+            encoding, all zeros, and is counted in `notes`) or "error".
+        kinds: column -> kind ("number", "category", "date", "identifier" to leave out)
+            to override the schema step.
+        schema: the schema to use (from `infer_schema`, e.g. to show it first); None:
+            inferred here with `kinds` and `features`.
+        cv: K >= 2 for K-fold cross-validation (stratified for classification); 0 for one
+            training / validation / test split.
+        refit: after evaluating, train the saved model on every row for the number of
+            epochs that validation chose (the median over the folds' best epochs).
+        class_weight: "balanced" weighs each class equally in the loss (imbalanced data).
         verbose: show training progress.
 
-    Raises DataError for data that cannot be used (naming file, line, column) and
-    ValueError for bad settings (naming the setting).
+    Raises DataError for data that cannot be used (naming file, line, column; every
+    failing column at once) and ValueError for bad settings (naming the setting).
 
     >>> from descent.data import load_windsor
     >>> r = train_table(load_windsor(), "price", recipe=Recipe(epochs=3), verbose=False)
     >>> [s.split for s in r.scores], r.model.task
     (['train', 'validation', 'test'], 'regression')
     """
+    if missing not in ("error", "mean", "median", "most_frequent"):
+        raise ValueError(f"missing must be 'error', 'mean', 'median' or 'most_frequent', "
+                         f"got {missing!r}")
+    if unknown not in ("error", "ignore"):
+        raise ValueError(f"unknown must be 'error' or 'ignore', got {unknown!r}")
+    if class_weight not in (None, "balanced"):
+        raise ValueError(f"class_weight must be None or 'balanced', got {class_weight!r}")
+    if isinstance(cv, bool) or not isinstance(cv, int) or cv == 1 or cv < 0:
+        raise ValueError(f"cv must be 0 (one split) or a number of folds >= 2, got {cv!r}")
     _check_column(table, target)
-    target_encoder = TargetEncoder(target, task).fit(table)
+    if schema is None:
+        schema = infer_schema(table, target, kinds=kinds, features=features)
+    typed = schema.apply(table)
+    target_encoder = TargetEncoder(target, task).fit(typed)
     task = str(target_encoder.task_)
+    classes = target_encoder.classes_
     recipe = (recipe or Recipe()).checked(task)
-    labels = target_encoder.transform(table) if task == "classification" else None
-    parts = split_rows(len(table), val_fraction, test_fraction, seed, labels, table.source)
+    labels = target_encoder.transform(typed) if task == "classification" else None
+    n_classes = 0 if classes is None else len(classes)
+    feature_names = schema.feature_columns
+    if not feature_names:
+        raise DataError(f"{table.source}: no input column is left to learn from (the schema "
+                        "left out every column but the target)")
+    options: dict[str, Any] = dict(features=feature_names, missing=missing, unknown=unknown,
+                                   class_weight=class_weight, schema=schema, classes=classes)
+    early = recipe.early_stopping and val_fraction > 0
+    rng = np.random.default_rng(seed)
 
-    encoder = TableEncoder(target=target, features=features, task=task, missing=missing)
-    encoder.fit(table.take(parts["train"]))
-    notes: list[str] = []
-    X, y = {}, {}
-    for name, rows in parts.items():
-        if len(rows):
-            part = table.take(rows)
-            X[name] = (encoder.transform(part) if name == "train"
-                       else _encode_part(encoder, part, notes, name))
-            y[name] = encoder.transform_target(part)
-    x_scaler = Standardizer().fit(X["train"])
-    y_scaler = Standardizer().fit(y["train"]) if task == "regression" else None
+    fits: list[_Fit] = []
+    scores: list[SplitScores] = []
+    data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    evaluation_folds: list[dict[str, dict[str, float]]] = []
+    pooled: tuple[list, list] = ([], [])
+    if cv:
+        if cv > len(table):
+            raise DataError(f"{table.source}: {len(table)} rows are too few for {cv}-fold "
+                            "cross-validation")
+        stratify = labels if labels is not None and np.bincount(labels).min() >= cv else None
+        folds = kfold_indices(len(table), cv, seed=seed, stratify=stratify)
+        parts = {"train": np.arange(len(table)), "validation": np.zeros(0, np.int64),
+                 "test": np.zeros(0, np.int64)}
+        method = f"{cv}-fold cross-validation"
+        for k, (train_rows, eval_rows) in enumerate(folds):
+            fit_rows, val_rows = train_rows, None
+            if early:
+                sub = None if labels is None else labels[train_rows]
+                fit_i, val_i = validation_split(len(train_rows), val_fraction, rng, sub)
+                fit_rows, val_rows = train_rows[fit_i], train_rows[val_i]
+            if verbose:
+                print(f"fold {k + 1} of {cv}", flush=True)
+            fit = _fit_rows(typed, target, task, recipe, fit_rows, val_rows,
+                            seed=None if seed is None else seed + k, verbose=verbose,
+                            **options)
+            fits.append(fit)
+            evaluation_folds.append(_fold_scores(fit.model, typed, train_rows, eval_rows,
+                                                 task, n_classes, class_weight, pooled))
+            _count_unseen(fit.model, typed.take(eval_rows), fit.unseen)
+    else:
+        parts = split_rows(len(table), val_fraction if early else 0.0, test_fraction, seed,
+                           labels, table.source)
+        method = "the held-out test part"
+        fit = _fit_rows(typed, target, task, recipe, parts["train"],
+                        parts["validation"] if early else None, seed=seed, verbose=verbose,
+                        **options)
+        fits.append(fit)
+        y_train = fit.model.encoder.transform_target(typed.take(parts["train"]))
+        for name in ("train", "validation", "test"):
+            rows = parts[name]
+            if not len(rows):
+                continue
+            part = typed.take(rows)
+            if name == "test":
+                _count_unseen(fit.model, part, fit.unseen)
+            y_part = fit.model.encoder.transform_target(part)
+            X_part = fit.model.x_scaler.transform(fit.model.encoder.transform(
+                part, unknown="ignore"))
+            data[name] = (X_part, y_part)
+            scores.append(score_split(name, task, y_part, y_train,
+                                      _predict_typed(fit.model, part), n_classes))
+        folds = []
+        if len(parts["test"]):
+            train_rows = np.sort(np.concatenate([parts["train"], parts["validation"]]))
+            folds = [(train_rows, parts["test"])]
+            evaluation_folds.append(_fold_scores(fit.model, typed, train_rows, parts["test"],
+                                                 task, n_classes, class_weight, pooled))
+            scores[-1].linear = evaluation_folds[-1]["linear"]
+    evaluation = None
+    if evaluation_folds:
+        per_class = None
+        if task == "classification":
+            y_all, p_all = np.concatenate(pooled[0]), np.concatenate(pooled[1])
+            per_class = per_class_scores(y_all, p_all.argmax(axis=1), n_classes)
+        evaluation = Evaluation(method, evaluation_folds, per_class, classes,
+                                int(sum(len(e) for _, e in folds)))
 
-    def scaled(name: str) -> tuple[np.ndarray, np.ndarray]:
-        ys = y[name] if y_scaler is None else y_scaler.transform(y[name])
-        return x_scaler.transform(X[name]), ys
+    notes = _notes(fits, recipe, task, labels, classes, class_weight)
+    chosen = int(np.median([_epochs_used(f.history) for f in fits]))
+    decays = [f.weight_decay for f in fits if f.weight_decay is not None]
+    if recipe.weight_decay is None and decays:  # the decay validation chose most often
+        recipe = replace(recipe, weight_decay=max(decays, key=decays.count))
+    final = fits[0]
+    refit_epochs = None
+    if refit:
+        refit_epochs = max(1, chosen)
+        if verbose:
+            print(f"refit on all {len(table)} rows for {refit_epochs} epochs", flush=True)
+        final = _fit_rows(typed, target, task, recipe, np.arange(len(table)), None,
+                          seed=seed, verbose=verbose, epochs=refit_epochs, **options)
+    if not data:
+        X_all = final.model.x_scaler.transform(final.model.encoder.transform(
+            typed, unknown="ignore"))
+        data = {"train": (X_all, final.model.encoder.transform_target(typed))}
+    seconds = sum(f.seconds for f in fits) + (final.seconds if refit else 0.0)
+    return TrainResult(final.model, final.history, parts, scores, recipe, seconds, notes,
+                       data, evaluation=evaluation, schema=schema, refit_epochs=refit_epochs,
+                       evaluated_history=fits[0].history, chosen_epochs=chosen)
 
-    n_out = 1 if task == "regression" else len(encoder.classes_ or [])
-    start = time.perf_counter()
-    trained = train_network(*scaled("train"), recipe, task=task, n_outputs=n_out,
-                            validation_data=scaled("validation") if "validation" in X else None,
-                            seed=seed, verbose=verbose)
-    seconds = time.perf_counter() - start
-    model = TabularModel(trained.model, encoder, x_scaler, y_scaler, task, recipe.loss or "mse")
 
-    scores, data = [], {}
-    for name in ("train", "validation", "test"):
-        if name in X:
-            data[name] = (x_scaler.transform(X[name]), y[name])
-            out = model.predict_outputs(predict_array(model.network, data[name][0]))
-            pred = out.values if task == "regression" else out.probabilities
-            scores.append(score_split(name, task, y[name], y["train"], pred, n_out))
-    return TrainResult(model, trained.history, parts, scores, recipe, seconds, notes, data)
+def _notes(fits: list[_Fit], recipe: Recipe, task: str, labels: np.ndarray | None,
+           classes: list | None, class_weight: str | None) -> list[str]:
+    """What the user should hear about: unseen categories, the epoch cap, imbalance."""
+    notes = []
+    unseen: dict[str, int] = {}
+    for fit in fits:
+        for name, count in fit.unseen.items():
+            unseen[name] = unseen.get(name, 0) + count
+    if unseen:
+        shown = ", ".join(f"{n!r} ({c} row{'s' if c != 1 else ''})" for n, c in unseen.items())
+        notes.append(f"categories not seen in training appeared in held-out rows of {shown}; "
+                     "they got the unseen encoding (all zeros), as `descent predict` gives "
+                     "them by default")
+    if any(_capped(f.history, recipe) for f in fits):
+        notes.append(f"training stopped at the epoch cap ({recipe.epochs}) while the "
+                     "validation loss was still improving; more epochs may help ("
+                     + hint(f"Recipe(epochs={2 * recipe.epochs})",
+                            f"--epochs {2 * recipe.epochs}") + ")")
+    if task == "classification" and labels is not None and classes:
+        shares = np.bincount(labels, minlength=len(classes)) / len(labels)
+        if shares.min() < 0.2 and shares.max() >= 3 * shares.min() and class_weight is None:
+            rare = classes[int(np.argmin(shares))]
+            notes.append(f"the classes are imbalanced ({rare!r} is {shares.min():.1%} of the "
+                         "rows): read balanced accuracy and per-class recall, and try "
+                         + hint("class_weight='balanced'", "--class-weight balanced"))
+    return notes
+
+
+def _count_unseen(model: TabularModel, part: Table, into: dict[str, int]) -> None:
+    for name, count in model.encoder.unseen_counts(part).items():
+        into[name] = into.get(name, 0) + count
+
+
+def _fold_scores(model: TabularModel, typed: Table, train_rows: np.ndarray,
+                 eval_rows: np.ndarray, task: str, n_classes: int, class_weight: str | None,
+                 pooled: tuple[list, list]) -> dict[str, dict[str, float]]:
+    """Network, linear and baseline scores on `eval_rows`; the network's targets and
+    predictions are appended to `pooled` (for per-class scores over every fold)."""
+    part = typed.take(eval_rows)
+    y = model.encoder.transform_target(part)
+    y_train = model.encoder.transform_target(typed.take(train_rows))
+    pred = _predict_typed(model, part)
+    pooled[0].append(y)
+    pooled[1].append(pred)
+    split = score_split("test", task, y, y_train, pred, n_classes)
+    linear = _linear_scores(model, typed, train_rows, eval_rows, task, n_classes,
+                            class_weight)
+    return {"network": split.model, "linear": linear, "baseline": split.baseline}
 
 
 def _check_column(table: Table, target: str) -> None:

@@ -7,14 +7,15 @@ scaling (see `descent.tabular.scaling` and `descent.tabular.table_training`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from descent.nn import Module
 from descent.optim import Optimizer, get_optimizer
-from descent.tabular.recipe import Recipe, build_network
+from descent.tabular.ensemble import merge_networks
+from descent.tabular.recipe import WEIGHT_DECAYS, Recipe, build_network
 from descent.train import Callback, EarlyStopping, History, fit, predict_array
 from descent.train.metrics import accuracy, r2
 
@@ -23,12 +24,17 @@ from descent.train.metrics import accuracy, r2
 class Trained:
     """What `train_network` returns: the network, its optimizer (with its state, so that
     training can continue), the History, and the validation score of each epoch (R² for
-    regression, accuracy for classification; empty without validation data)."""
+    regression, accuracy for classification; empty without validation data). For an
+    ensemble, `history` and `validation_scores` are the first member's, and
+    `member_histories` holds every member's. `weight_decay` is the decay used (chosen on
+    validation data when the recipe left it open)."""
 
     model: Module
     optimizer: Optimizer
     history: History
     validation_scores: list[float] = field(default_factory=list)
+    member_histories: list[History] = field(default_factory=list)
+    weight_decay: float | None = None
 
 
 class ValidationScore(Callback):
@@ -52,8 +58,9 @@ class ValidationScore(Callback):
 
 def make_optimizer(model: Module, recipe: Recipe) -> Optimizer:
     """The recipe's optimizer over `model`'s parameters."""
+    decay = WEIGHT_DECAYS[0] if recipe.weight_decay is None else recipe.weight_decay
     return get_optimizer(recipe.optimizer, model.parameters(), lr=recipe.lr,
-                         weight_decay=recipe.weight_decay)
+                         weight_decay=decay)
 
 
 def train_network(
@@ -63,7 +70,7 @@ def train_network(
     *,
     task: str,
     n_outputs: int,
-    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    validation_data: tuple[np.ndarray, ...] | None = None,
     sample_weight: np.ndarray | None = None,
     seed: int | None = None,
     verbose: bool | int = False,
@@ -80,6 +87,10 @@ def train_network(
     training (warm start, partial fit); `epochs` overrides the recipe's; `stopping=False`
     runs every epoch (one-pass `partial_fit`); `augment` changes every training batch (see
     `descent.fit`). `recipe` must be `Recipe.checked(task)`.
+    A new network is an ensemble of `recipe.members(N)` networks, each trained from its own
+    seed with the same data and stopping rule, merged into one MLP that outputs their mean
+    (`descent.tabular.ensemble`); a given or continued one trains as the single network it
+    is.
 
     >>> import numpy as np
     >>> X = np.linspace(-1, 1, 40).reshape(-1, 1); y = 2 * X[:, 0]
@@ -88,6 +99,37 @@ def train_network(
     >>> t.history["loss"][-1] < t.history["loss"][0]
     True
     """
+    k = recipe.members(len(X))
+    seeds = _member_seeds(seed, k)
+    first: Trained | None = None
+    if model is None and recipe.weight_decay is None:
+        if validation_data is None:
+            recipe = replace(recipe, weight_decay=WEIGHT_DECAYS[0])
+        else:  # one network per candidate decay; the lowest validation loss wins
+            tries = [train_network(X, y, replace(recipe, weight_decay=decay, ensemble=1),
+                                   task=task, n_outputs=n_outputs,
+                                   validation_data=validation_data,
+                                   sample_weight=sample_weight, seed=seeds[0],
+                                   verbose=verbose, epochs=epochs, stopping=stopping)
+                     for decay in WEIGHT_DECAYS]
+            best = int(np.argmin([min(t.history["val_loss"]) for t in tries]))
+            recipe = replace(recipe, weight_decay=WEIGHT_DECAYS[best])
+            first = tries[best]
+            if k == 1:
+                return first
+    if model is None and k > 1:
+        # k networks from k seeds, trained alike, merged into one that outputs their mean
+        runs = [] if first is None else [first]
+        runs += [train_network(X, y, replace(recipe, ensemble=1), task=task,
+                               n_outputs=n_outputs, validation_data=validation_data,
+                               sample_weight=sample_weight, seed=member_seed,
+                               verbose=verbose if not runs else False, epochs=epochs,
+                               stopping=stopping)
+                 for member_seed in seeds[len(runs):]]
+        merged = merge_networks([r.model for r in runs])
+        return Trained(merged, make_optimizer(merged, recipe), runs[0].history,
+                       runs[0].validation_scores, [r.history for r in runs],
+                       recipe.weight_decay)
     if model is None:
         # The initial weights and the shuffling get separate streams from one seed.
         init_seed, fit_seed = np.random.SeedSequence(seed).spawn(2)
@@ -98,7 +140,7 @@ def train_network(
     callbacks: list[Callback] = []
     scorer = None
     if validation_data is not None:
-        scorer = ValidationScore(*validation_data, task)
+        scorer = ValidationScore(validation_data[0], validation_data[1], task)
         callbacks.append(scorer)
     if stopping:
         if validation_data is not None and recipe.early_stopping:
@@ -112,7 +154,16 @@ def train_network(
                   batch_size=recipe.batch_size, shuffle=recipe.shuffle,
                   validation_data=validation_data, callbacks=callbacks,
                   sample_weight=sample_weight, seed=seed, verbose=verbose, augment=augment)
-    return Trained(model, optimizer, history, [] if scorer is None else scorer.scores)
+    return Trained(model, optimizer, history, [] if scorer is None else scorer.scores,
+                   [history], recipe.weight_decay)
+
+
+def _member_seeds(seed: int | None, k: int) -> list[int | None]:
+    """One seed per ensemble member; member 0 keeps `seed`, so k = 1 trains as before."""
+    if seed is None:
+        return [None] * k
+    extra = np.random.SeedSequence(seed).spawn(k - 1)
+    return [seed, *(int(s.generate_state(1)[0]) for s in extra)]
 
 
 def validation_split(n: int, fraction: float, rng: np.random.Generator,
@@ -167,4 +218,5 @@ def recipe_summary(recipe: Recipe) -> dict[str, Any]:
             "weight_decay": recipe.weight_decay, "epochs": recipe.epochs,
             "batch_size": recipe.batch_size, "early_stopping": recipe.early_stopping,
             "validation_fraction": recipe.validation_fraction, "patience": recipe.patience,
-            "tol": recipe.tol}
+            "tol": recipe.tol, "output_activation": recipe.output_activation,
+            "ensemble": recipe.ensemble}

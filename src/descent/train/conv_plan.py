@@ -26,16 +26,19 @@ What makes it fast (measured with bench/lenet.py; docs/benchmarks.md has the num
 - every buffer allocated once per batch size, every product written with `out=`.
 
 Covered: a Sequential that starts with Conv2d and holds Conv2d (any stride, padding,
-dilation), relu / leaky_relu / tanh / sigmoid / identity activations, MaxPool2d and
-AvgPool2d with windows that do not overlap (stride = kernel, no padding), Flatten,
-Dropout and Linear, with any loss and optimizer (the loss of the (N, classes) output runs
-through the engine: a handful of small ops). Anything else (BatchNorm, overlapping or
-padded pools, Conv1d, mixed dtypes) gives None and `fit` uses the engine.
+dilation), BatchNorm2d, relu / leaky_relu / tanh / sigmoid / identity activations,
+MaxPool2d and AvgPool2d with windows that do not overlap (stride = kernel, no padding),
+Flatten, Dropout and Linear, with any loss and optimizer (the loss of the (N, classes)
+output runs through the engine: a handful of small ops). Anything else (overlapping or
+padded pools, GlobalAvgPool, Conv1d, BatchNorm1d, mixed dtypes) gives None and `fit` uses
+the engine.
 tests/train/test_conv_plan.py proves the step equal to the engine on random networks.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -44,6 +47,7 @@ from descent.autodiff import Tensor
 from descent.nn import (
     Activation,
     AvgPool2d,
+    BatchNorm2d,
     Conv2d,
     Dropout,
     Flatten,
@@ -54,8 +58,17 @@ from descent.nn import (
     Sequential,
 )
 from descent.optim import Optimizer
+from descent.train.plan import BlasThreads
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
+# Bytes of cols per chunk of pictures: small enough to stay in a core's L2 cache. Measured
+# (bench/lenet.py's first layer, 2 MiB L2): 4 pictures (370 KB) run its product and weight
+# gradient in half the time of the whole batch at once (cols then streams from memory).
+CHUNK_BYTES = 384 * 1024
+# The batch is cut into PARTS parts (each of at least LANE_MIN_ROWS pictures) that can run
+# on the cores at once.
+PARTS = 2
+LANE_MIN_ROWS = 8
 LEAKY_SLOPE = 0.01  # the slope of Activation("leaky_relu"), descent.nn.activations
 
 
@@ -159,10 +172,16 @@ class _Conv:
             c, h, w = self.in_shape
             o, oh, ow = self.out_shape
             n = m * oh * self.width
-            b = {"cols": np.zeros((self.ckk + 1, n), dtype),  # zero padding, kept
+            run = oh * self.width  # columns of one picture
+            # The wide path works through the batch a few pictures at a time, so that
+            # cols (made again in the backward pass: a cheap copy) stays in the cache.
+            chunk = min(m, max(1, CHUNK_BYTES // ((self.ckk + 1) * run * dtype.itemsize))) \
+                if self.wide else m
+            b = {"cols": np.zeros((self.ckk + 1, chunk * run), dtype),  # zero padding, kept
                  "w": np.empty((o, self.ckk + 1), dtype),
                  "z": np.empty((o, n), dtype),
-                 "g": np.zeros((o, n), dtype)}  # the ignored columns' gradient stays 0
+                 "g": np.zeros((o, n), dtype),  # the ignored columns' gradient stays 0
+                 "chunk": chunk}
             b["cols"][-1] = 1  # the bias row
             b["z_valid"] = b["z"].reshape(o, m, oh, self.width)[..., :ow]
             b["g_valid"] = b["g"].reshape(o, m, oh, self.width)[..., :ow]
@@ -173,7 +192,7 @@ class _Conv:
                 b["x_inner"] = b["xs"][:, :, :self.hp * self.wp].reshape(
                     c, m, self.hp, self.wp)[:, :, pt:pt + h, pl:pl + w]
             if not self.first:
-                b["dcols"] = np.empty((self.ckk, n), dtype)
+                b["dcols"] = np.empty((self.ckk, chunk * run), dtype)
                 if self.wide:
                     b["dxs"] = np.zeros((c, m, size), dtype)
                     b["dx"] = b["dxs"][:, :, :self.hp * self.wp].reshape(
@@ -190,28 +209,42 @@ class _Conv:
     def forward(self, x: np.ndarray, m: int) -> np.ndarray:
         """x (C, m, H, W) -> a (O, m, OH, OW) (a view of a wider buffer)."""
         b = self._buffers(m, x.dtype)
-        c = self.in_shape[0]
-        o, oh, ow = self.out_shape
-        kh, kw = self.layer.kernel_size
-        cols = b["cols"]
-        if self.wide:
-            b["x_inner"][...] = x
-            xs, run = b["xs"], oh * self.width
-            rows = cols[:-1].reshape(c, kh * kw, m, run)
-            for k, off in enumerate(self.offsets):
-                rows[:, k] = xs[:, :, off:off + run]
-        else:
-            sh, sw = self.layer.stride
-            rows = cols[:-1].reshape(c, kh, kw, m, oh, ow)
-            for i, j, (r0, r1, i0, i1), (c0, c1, j0, j1) in self.slabs:
-                rows[:, i, j, :, r0:r1, c0:c1] = x[:, :, i0:i1:sh, j0:j1:sw]
+        o = self.out_shape[0]
         self.b, self.m = b, m
         w = b["w"]
         w[:, :-1] = self.layer.weight.data.reshape(o, -1)
         w[:, -1] = 0 if self.layer.bias is None else self.layer.bias.data
-        np.matmul(w, cols, out=b["z"])
+        if self.wide:
+            b["x_inner"][...] = x
+            for _, cols, z in self._chunks(b, m, "z"):
+                np.matmul(w, cols, out=z)
+        else:
+            self._slab_cols(x, b["cols"], m)
+            np.matmul(w, b["cols"], out=b["z"])
         _activate(self.act, b["z"])
         return b["z_valid"]
+
+    def _chunks(self, b: dict[str, np.ndarray], m: int, name: str) -> Any:
+        """For each chunk of pictures: (first picture, its cols, its columns of b[name]),
+        cols filled from the padded input: row (c, i, j) of a picture is the run of
+        OH·Wp values of channel c starting at offset i·d·Wp + j·d."""
+        c, (kh, kw) = self.in_shape[0], self.layer.kernel_size
+        run, chunk, xs = self.out_shape[1] * self.width, b["chunk"], b["xs"]
+        for start in range(0, m, chunk):
+            n = min(chunk, m - start)
+            cols = b["cols"][:, :n * run]
+            rows = cols[:-1].reshape(c, kh * kw, n, run)
+            for k, off in enumerate(self.offsets):
+                rows[:, k] = xs[:, start:start + n, off:off + run]
+            yield start, cols, b[name][:, start * run:(start + n) * run]
+
+    def _slab_cols(self, x: np.ndarray, cols: np.ndarray, m: int) -> None:
+        """cols for a stride above 1: each kernel offset's strided slab of the picture."""
+        c, (kh, kw), (sh, sw) = self.in_shape[0], self.layer.kernel_size, self.layer.stride
+        _, oh, ow = self.out_shape
+        rows = cols[:-1].reshape(c, kh, kw, m, oh, ow)
+        for i, j, (r0, r1, i0, i1), (c0, c1, j0, j1) in self.slabs:
+            rows[:, i, j, :, r0:r1, c0:c1] = x[:, :, i0:i1:sh, j0:j1:sw]
 
     def backward(self, delta: np.ndarray) -> np.ndarray | None:
         """delta = ∂C/∂a (O, m, OH, OW) -> ∂C/∂x (C, m, H, W), or None for the first layer."""
@@ -219,24 +252,38 @@ class _Conv:
         if delta is not b["g_valid"]:  # else the next op wrote it there, f' included
             b["g_valid"][...] = _derivative(self.act, delta, b["z_valid"])
         g = b["g"]
-        # [∂C/∂W | ∂C/∂b]ᵀ = cols gᵀ: OpenBLAS runs this orientation faster than g colsᵀ
-        grad_t = b["cols"] @ g.T
-        layer.weight.grad = np.ascontiguousarray(grad_t[:-1].T).reshape(layer.weight.shape)
-        if layer.bias is not None:
-            layer.bias.grad = grad_t[-1].copy()
-        if self.first:
-            return None
-        np.matmul(np.ascontiguousarray(b["w"][:, :-1].T), g, out=b["dcols"])
         c = self.in_shape[0]
         o, oh, ow = self.out_shape
         kh, kw = layer.kernel_size
+        w_t = np.ascontiguousarray(b["w"][:, :-1].T)
         if self.wide:
-            dxs, run = b["dxs"], oh * self.width
-            dxs[...] = 0
-            rows = b["dcols"].reshape(c, kh * kw, m, run)
-            for k, off in enumerate(self.offsets):
-                dxs[:, :, off:off + run] += rows[:, k]
+            # [∂C/∂W | ∂C/∂b]ᵀ = Σ over chunks of cols gᵀ (OpenBLAS runs this orientation
+            # faster than g colsᵀ); ∂C/∂x chunk by chunk: col2im of Wᵀ g
+            grad_t = np.zeros((self.ckk + 1, o), g.dtype)
+            run = oh * self.width
+            if not self.first:
+                dxs = b["dxs"]
+                dxs[...] = 0
+            for start, cols, g_chunk in self._chunks(b, m, "g"):
+                grad_t += cols @ g_chunk.T
+                if self.first:
+                    continue
+                n = g_chunk.shape[1] // run
+                dcols = b["dcols"][:, :n * run]
+                np.matmul(w_t, g_chunk, out=dcols)
+                rows = dcols.reshape(c, kh * kw, n, run)
+                for k, off in enumerate(self.offsets):
+                    dxs[:, start:start + n, off:off + run] += rows[:, k]
+        else:
+            grad_t = b["cols"] @ g.T
+        # the step sums these over the lanes and hands them to the parameters
+        self.grads = (np.ascontiguousarray(grad_t[:-1].T).reshape(layer.weight.shape),
+                      grad_t[-1].copy())
+        if self.first:
+            return None
+        if self.wide:
             return b["dx"]
+        np.matmul(w_t, g, out=b["dcols"])
         sh, sw = layer.stride
         rows = b["dcols"].reshape(c, kh, kw, m, oh, ow)
         dx = b["dx"]
@@ -325,6 +372,57 @@ class _Pool:
         return dx
 
 
+class _BatchNorm:
+    """BatchNorm2d in training mode (+ its activation), per channel over (m, H, W).
+
+    x̂ = (x - μ)/sqrt(σ² + eps), y = γ x̂ + β, with the batch's mean μ and biased variance
+    σ²; the running statistics move as in the engine (momentum, unbiased variance).
+    Backward, with n = m·H·W values per channel and g = ∂C/∂y:
+        ∂C/∂γ = Σ g x̂,   ∂C/∂β = Σ g,   ∂C/∂x = γ/(n·sqrt(σ² + eps)) (n g - Σ g - x̂ Σ g x̂)
+    """
+
+    def __init__(self, layer: BatchNorm2d, shape: tuple[int, ...]) -> None:
+        if len(shape) != 3 or shape[0] != layer.num_features:
+            raise ValueError("BatchNorm2d does not fit the picture")
+        self.layer, self.act = layer, "identity"
+        self.in_shape = self.out_shape = shape
+
+    def forward(self, x: np.ndarray, m: int) -> np.ndarray:
+        layer, axes = self.layer, (1, 2, 3)
+        n = x.size // layer.num_features
+        if n < 2:
+            raise ValueError(f"BatchNorm2d in training needs more than one value per "
+                             f"channel (got {x.shape[1:]} per channel)")
+        mean = x.mean(axis=axes, keepdims=True)
+        centred = x - mean
+        var = (centred * centred).mean(axis=axes, keepdims=True)
+        self.inv_std = 1.0 / np.sqrt(var + x.dtype.type(layer.eps))
+        self.x_hat = centred * self.inv_std
+        mom = layer.momentum
+        layer.running_mean[...] = (1 - mom) * layer.running_mean + mom * mean.reshape(-1)
+        layer.running_var[...] = ((1 - mom) * layer.running_var
+                                  + mom * var.reshape(-1) * (n / (n - 1)))
+        if layer.weight is None:
+            y = self.x_hat.copy()  # the activation runs in place; x̂ is kept for backward
+        else:
+            y = self.x_hat * layer.weight.data[:, None, None, None] \
+                + layer.bias.data[:, None, None, None]
+        _activate(self.act, y)
+        self.a = y
+        return y
+
+    def backward(self, delta: np.ndarray) -> np.ndarray:
+        layer, axes = self.layer, (1, 2, 3)
+        g = _derivative(self.act, delta, self.a)
+        g_sum = g.sum(axis=axes, keepdims=True)
+        gx_sum = (g * self.x_hat).sum(axis=axes, keepdims=True)
+        gamma = 1 if layer.weight is None else layer.weight.data[:, None, None, None]
+        if layer.weight is not None:
+            self.grads = (gx_sum.reshape(-1), g_sum.reshape(-1))
+        n = g[0].size
+        return (gamma * self.inv_std / n) * (n * g - g_sum - self.x_hat * gx_sum)
+
+
 class _Flatten:
     """(C, m, H, W) channel-major -> (m, C·H·W) in PyTorch's (C, H, W) order."""
 
@@ -390,6 +488,31 @@ class _Dense:
         return g @ layer.weight.data.T
 
 
+class _Plan:
+    """The ops for one picture shape: the body (convolutions and pools, up to Flatten) once
+    per lane, and the head (Flatten and what follows) once."""
+
+    def __init__(self, build: Any) -> None:
+        ops = build()
+        self.k = next(i for i, op in enumerate(ops) if isinstance(op, _Flatten))
+        self.build, self.bodies, self.head = build, [ops[:self.k]], ops[self.k:]
+        # a Dropout before Flatten draws one mask for the whole batch, and BatchNorm takes
+        # the statistics of the whole batch: one part only
+        self.one_lane = any(isinstance(op, _Dropout | _BatchNorm) for op in ops[:self.k])
+
+    def body(self, lane: int) -> list[Any]:
+        while len(self.bodies) <= lane:
+            self.bodies.append(self.build()[:self.k])
+        return self.bodies[lane]
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 class CompiledConvStep:
     """One training step of a small CNN (forward, backward, optimizer step) as a NumPy plan.
 
@@ -397,17 +520,32 @@ class CompiledConvStep:
     batch's loss and has updated the weights. `covers(X)` says whether X's pictures fit
     the network (else fit uses the engine). `hold()` / `release()` exist for fit's sake:
     this plan updates the model's own parameters, so there is nothing to copy.
+
+    The convolutional body runs on `parts` parts of the batch (each of at least
+    LANE_MIN_ROWS pictures), whose gradients are summed. When the cores are free (the
+    1-minute load average below their count) the parts run at once, one per core (NumPy
+    releases the GIL in its loops and products); on a busy machine one after the other,
+    since a step then waits for its slowest thread. Either way each product runs on one
+    BLAS thread: many small products on 2 BLAS threads wait for each other at every one
+    (and spin on a busy machine). The parts depend only on the batch size, never on the
+    load, so the arithmetic and its rounding are the same on every run (a resumed fit
+    stays bit-identical).
     """
 
-    def __init__(self, model: Sequential, loss: Loss, optimizer: Optimizer) -> None:
+    def __init__(self, model: Sequential, loss: Loss, optimizer: Optimizer,
+                 parts: int = PARTS, threads: int | None = None) -> None:
         self.model, self.loss, self.optimizer = model, loss, optimizer
         self.dtype = model.parameters()[0].dtype
-        self.plans: dict[tuple[int, ...], list[Any] | None] = {}
+        self.plans: dict[tuple[int, ...], _Plan | None] = {}
+        self.parts = max(1, parts)
+        self.threads = threads  # None: the cores, when they are free
+        self.pool: ThreadPoolExecutor | None = None
+        self.blas = BlasThreads()
 
-    def _plan(self, shape: tuple[int, ...]) -> list[Any] | None:
+    def _plan(self, shape: tuple[int, ...]) -> _Plan | None:
         if shape not in self.plans:
             try:
-                self.plans[shape] = self._build(shape)
+                self.plans[shape] = _Plan(lambda: self._build(shape))
             except ValueError:
                 self.plans[shape] = None
         return self.plans[shape]
@@ -416,8 +554,8 @@ class CompiledConvStep:
         ops: list[Any] = []
         for layer in self.model:
             if isinstance(layer, Activation):
-                if not ops or not isinstance(ops[-1], _Conv | _Dense) or ops[-1].act != \
-                        "identity":
+                if not ops or not isinstance(ops[-1], _Conv | _Dense | _BatchNorm) \
+                        or ops[-1].act != "identity":
                     raise ValueError("an activation the plan cannot fuse")
                 ops[-1].act = layer.name
                 continue
@@ -431,6 +569,8 @@ class CompiledConvStep:
                 op = _Flatten(shape)
             elif isinstance(layer, Dropout):
                 op = _Dropout(layer, shape)
+            elif isinstance(layer, BatchNorm2d):
+                op = _BatchNorm(layer, shape)
             elif isinstance(layer, Linear):
                 op = _Dense(layer, shape)
             else:
@@ -451,23 +591,73 @@ class CompiledConvStep:
     def release(self) -> None:
         """Nothing to do (see `hold`)."""
 
+    def _workers(self, parts: int) -> int:
+        if self.threads is not None:
+            return max(1, min(self.threads, parts))
+        cores = _cores()
+        return min(cores, parts) if os.getloadavg()[0] < cores - 0.5 else 1
+
+    def _run(self, jobs: list[Any], workers: int) -> list[Any]:
+        """Run the callables: the first on this thread, the others on `workers - 1` more."""
+        if workers == 1:
+            return [job() for job in jobs]
+        if self.pool is None or self.pool._max_workers < workers - 1:
+            self.pool = ThreadPoolExecutor(workers - 1, thread_name_prefix="descent-part")
+        futures = [self.pool.submit(job) for job in jobs[1:]]
+        first = jobs[0]()
+        return [first, *(f.result() for f in futures)]
+
     def __call__(self, xb: np.ndarray, yb: np.ndarray, wb: np.ndarray | None = None) -> float:
-        ops = self._plan(xb.shape[1:])
-        if ops is None:
+        plan = self._plan(xb.shape[1:])
+        if plan is None:
             raise ValueError(f"the compiled step does not cover pictures of shape {xb.shape}")
         m = len(xb)
-        a = xb.transpose(1, 0, 2, 3)  # (C, m, H, W): a view; the first layer copies it anyway
-        for op in ops:
-            a = op.forward(a, m)
-        out = Tensor(a, requires_grad=True)
-        C = self.loss(out, yb, wb)  # the engine's loss on the (m, classes) output
-        C.backward()
-        delta = out.grad
-        self.optimizer.zero_grad()
-        for op in reversed(ops):
-            delta = op.backward(delta)
-            if delta is None:
-                break
+        lanes = 1 if plan.one_lane else max(1, min(self.parts, m // LANE_MIN_ROWS))
+        bounds = [m * i // lanes for i in range(lanes + 1)]
+        parts = list(zip(bounds[:-1], bounds[1:], strict=True))
+        workers = self._workers(lanes)
+        x = xb.transpose(1, 0, 2, 3)  # (C, m, H, W): a view; the first layer copies it
+        self.blas.use(1)
+        try:
+            def forward(lane: int) -> Any:
+                lo, hi = parts[lane]
+                a = x[:, lo:hi]
+                for op in plan.body(lane):
+                    a = op.forward(a, hi - lo)
+                return a
+
+            outs = self._run([lambda i=i: forward(i) for i in range(lanes)], workers)
+            flatten, head = plan.head[0], plan.head[1:]
+            a = np.concatenate([flatten.forward(o, hi - lo)
+                                for o, (lo, hi) in zip(outs, parts, strict=True)])
+            for op in head:
+                a = op.forward(a, m)
+            out = Tensor(a, requires_grad=True)
+            C = self.loss(out, yb, wb)  # the engine's loss on the (m, classes) output
+            C.backward()
+            delta = out.grad
+            self.optimizer.zero_grad()
+            for op in reversed(head):
+                delta = op.backward(delta)
+            delta = flatten.backward(delta)  # (C, m, H, W)
+
+            def backward(lane: int) -> None:
+                lo, hi = parts[lane]
+                d = delta[:, lo:hi]
+                for op in reversed(plan.body(lane)):
+                    d = op.backward(d)
+                    if d is None:
+                        break
+
+            self._run([lambda i=i: backward(i) for i in range(lanes)], workers)
+        finally:
+            self.blas.restore()
+        for k, op in enumerate(plan.body(0)):  # the parts' gradients, summed
+            if isinstance(op, _Conv | _BatchNorm) and op.layer.weight is not None:
+                grads = [plan.body(i)[k].grads for i in range(lanes)]
+                for n, p in enumerate((op.layer.weight, op.layer.bias)):
+                    if p is not None:
+                        p.grad = grads[0][n] if lanes == 1 else sum(g[n] for g in grads)
         self.optimizer.step()
         return float(C.data)
 
@@ -480,7 +670,7 @@ def compile_conv_step(model: Module, loss: Loss, optimizer: Optimizer) -> Compil
     params = model.parameters()
     if not params or any(p.dtype != params[0].dtype for p in params):
         return None
-    allowed = (Conv2d, MaxPool2d, AvgPool2d, Flatten, Dropout, Linear, Activation)
+    allowed = (Conv2d, BatchNorm2d, MaxPool2d, AvgPool2d, Flatten, Dropout, Linear, Activation)
     for layer in model:
         if not isinstance(layer, allowed):
             return None

@@ -81,13 +81,17 @@ class DivergenceGuard:
     with a DivergenceError.
     """
 
-    def __init__(self, model: Module, baseline: float | None, lr: float) -> None:
+    def __init__(self, model: Module, baseline: float | None, lr: float,
+                 keep_copy: bool = True) -> None:
         self.model = model
         self.baseline = baseline
         self.lr = lr
         self.reference: float | None = None
         self.good_epoch: int | None = None  # None: the starting weights
-        self.good = [p.data.copy() for p in model.parameters()]
+        # keep_copy=False: the caller trains a copy of the weights (the compiled plan
+        # holds its own for a whole epoch) and puts it into the model only after
+        # `epoch_end` passed it, so the model itself holds the last good weights.
+        self.good = [p.data.copy() for p in model.parameters()] if keep_copy else None
         self.epoch_losses: list[float] = []
 
     def _fail(self, where: str, what: str) -> DivergenceError:
@@ -108,10 +112,15 @@ class DivergenceGuard:
             raise self._fail(where, f"the loss is {value:.3g}, more than {FACTOR:g} times "
                                     f"{self._reference_text()}")
 
-    def epoch_end(self, loss: float, epoch: int, batches: int) -> None:
-        """Check the weights and the run of epoch losses; then keep these weights as good."""
-        for name, p in self.model.named_parameters():
-            if not np.all(np.isfinite(p.data)):
+    def epoch_end(self, loss: float, epoch: int, batches: int,
+                  weights: list[tuple[str, np.ndarray]] | None = None) -> None:
+        """Check the weights (the model's, or `weights`: (name, array) pairs of the copy
+        being trained) and the run of epoch losses; then keep these weights as good."""
+        named = weights if weights is not None else [
+            (name, p.data) for name, p in self.model.named_parameters()]
+        for name, data in named:
+            # min and max are finite exactly when every entry is: no mask as large as w
+            if data.size and not (np.isfinite(data.min()) and np.isfinite(data.max())):
                 raise self._fail(f"epoch {epoch + 1}", f"weight {name} is no longer finite")
         self.epoch_losses.append(loss)
         recent = self.epoch_losses[-(RISING + 1):]
@@ -120,8 +129,9 @@ class DivergenceGuard:
             raise self._fail(f"epoch {epoch + 1}, batch {batches}",
                              f"the loss has risen {RISING} epochs in a row to {loss:.3g}, more "
                              f"than {RISE_FACTOR:g} times {self._reference_text()}")
-        for kept, p in zip(self.good, self.model.parameters(), strict=True):
-            np.copyto(kept, p.data)
+        if self.good is not None:
+            for kept, p in zip(self.good, self.model.parameters(), strict=True):
+                np.copyto(kept, p.data)
         self.good_epoch = epoch
 
     def _reference_text(self) -> str:
@@ -130,6 +140,9 @@ class DivergenceGuard:
         return f"the loss it started from ({self.reference:.3g})"
 
     def restore(self) -> None:
-        """Put the last good weights back into the model."""
+        """Put the last good weights back into the model (with keep_copy=False they are
+        there already)."""
+        if self.good is None:
+            return
         for kept, p in zip(self.good, self.model.parameters(), strict=True):
             np.copyto(p.data, kept)

@@ -23,7 +23,7 @@ from descent.train.conv_plan import compile_conv_step
 from descent.train.divergence import DivergenceGuard, constant_prediction_loss
 from descent.train.history import History
 from descent.train.metrics import LABEL_METRICS, decide, get_metric
-from descent.train.plan import compile_forward, compile_step
+from descent.train.plan import CompiledStep, compile_forward, compile_step
 from descent.train.progress import ProgressBar, ProgressLog, progress_callback
 
 Step = Callable[[np.ndarray, np.ndarray, np.ndarray | None], float]
@@ -168,7 +168,7 @@ def fit(
     batch_size: int = 32,
     shuffle: bool = True,
     validation_split: float = 0.0,
-    validation_data: tuple[Any, Any] | None = None,
+    validation_data: tuple[Any, ...] | None = None,
     callbacks: Sequence[Callback] = (),
     metrics: Sequence[str] = (),
     sample_weight: Any = None,
@@ -190,6 +190,9 @@ def fit(
     the current batch and keeps the history (`history.interrupted`). With `resume=path`
     (a ModelCheckpoint file) training continues from that checkpoint's epoch,
     bit-identically.
+
+    `validation_data` is (X_val, y_val) or (X_val, y_val, sample_weight_val): the
+    validation loss is then weighted like the training loss.
 
     `compiled=True` lets `fit` replay a precompiled NumPy plan for plain MLPs and for
     small convolutional networks (train/plan.py, train/conv_plan.py: same results as the
@@ -232,9 +235,12 @@ def fit(
     # spawn(3)'s first two streams are spawn(2)'s: adding the augmentation stream changes
     # neither the split nor the shuffling.
     split_rng, shuffle_rng, augment_rng = (np.random.default_rng(s) for s in seed_seq.spawn(3))
+    w_val = None
     if validation_data is not None:
         X_val = as_float_batch(validation_data[0], "validation X").astype(dtype, copy=False)
         y_val = _target(validation_data[1], loss_fn, dtype, len(X_val))
+        if len(validation_data) == 3 and validation_data[2] is not None:
+            w_val = _weights(validation_data[2], len(X_val))
     elif validation_split > 0:
         order = split_rng.permutation(len(X))
         n_val = max(1, int(round(validation_split * len(X))))
@@ -268,6 +274,8 @@ def fit(
         _check_labels(model, X, y, "y")
         if X_val is not None and y_val.ndim == 1:
             _check_labels(model, X_val, y_val, "validation y")
+    # The guard's yardstick first: its temporaries are gone before the plan's buffers come.
+    baseline = _constant_loss(model, X, y, loss_fn)
     eager = _eager_step(model, loss_fn, opt)
     fast = (compile_step(model, loss_fn, opt) or compile_conv_step(model, loss_fn, opt)) \
         if compiled in (True, "numpy", "jit") and w is None else None
@@ -289,7 +297,11 @@ def fit(
     jit_epochs = jit.for_fit(fast if hold else None, X, y, batch_size,
                              (epochs - first_epoch) * batches, True, compiled) \
         if compiled in (True, "jit") and augment is None else None
-    guard = DivergenceGuard(model, _constant_loss(model, X, y, loss_fn), opt.lr)
+    # While the plan holds its own copy of the weights for a whole epoch, the model's
+    # parameters are the last good weights: the guard need not keep another copy (on an
+    # MLP that is as large as the network), and the copy goes in only once checked.
+    lean = hold and isinstance(fast, CompiledStep)
+    guard = DivergenceGuard(model, baseline, opt.lr, keep_copy=not lean)
     model.train()
     hooks.on_train_begin({})
     # Overflow warnings on the way to a non-finite loss are noise: the guard below names it.
@@ -324,18 +336,23 @@ def fit(
                         hooks.on_batch_end(b, {"loss": value})
                     if run.interrupt_requested:
                         break
+                finished = not (run.interrupt_requested and seen < len(X))
+                if lean and finished:  # checked before the model gets them
+                    guard.epoch_end(total / max(seen, 1), epoch, batches,
+                                    fast.named_weights(model))
                 if fast is not None:
                     fast.release()  # the weights and BLAS threads back, for the code below
-                if run.interrupt_requested and seen < len(X):
+                if not finished:
                     history.interrupted = True
                     break
-                guard.epoch_end(total / max(seen, 1), epoch, batches)
+                if not lean:
+                    guard.epoch_end(total / max(seen, 1), epoch, batches)
                 logs = {"loss": total / max(seen, 1), "lr": opt.lr}  # the rate this epoch used
                 if metrics:
                     logs.update({k: v for k, v in evaluate(model, X, y, loss_fn, metrics, "",
                                                            w).items() if k != "loss"})
                 if X_val is not None:
-                    logs.update(evaluate(model, X_val, y_val, loss_fn, metrics, "val_"))
+                    logs.update(evaluate(model, X_val, y_val, loss_fn, metrics, "val_", w_val))
                 history.record(epoch, logs)
                 hooks.on_epoch_end(epoch, logs)
                 if run.interrupt_requested:
@@ -344,7 +361,9 @@ def fit(
                 if run.stop_training:
                     break
     except DivergenceError:
-        if fast is not None:
+        if lean:
+            fast.discard()  # the model holds the last good weights already
+        elif fast is not None:
             fast.release()
         guard.restore()  # the last good weights, not the ones that blew up
         raise
@@ -369,7 +388,7 @@ def _target(y: Any, loss: Loss, dtype: np.dtype, n: int) -> np.ndarray:
                                              and not np.all(labels == np.round(labels))):
             raise DataError("cross_entropy needs class indices 0..K-1 as y (encode text "
                             "labels first, e.g. with descent.data.encode_labels)")
-        return labels.astype(np.int64)
+        return labels.astype(np.int64, copy=False)  # no second copy of int64 labels
     return as_target(y, "y", n_samples=n, dtype=dtype)
 
 

@@ -368,6 +368,18 @@ class CompiledStep:
                 np.copyto(v, p.data)
             self._held = True
 
+    def discard(self) -> None:
+        """Drop the plan's copy of the weights without copying it back (after a
+        divergence: the parameters keep the weights the epoch started from)."""
+        self._held = False
+        self._scaled_by = 0.0
+        self.threads.restore()
+
+    def named_weights(self, model: Module) -> list[tuple[str, np.ndarray]]:
+        """(name, the plan's copy of it) for every parameter, named as `model` names it."""
+        names = {id(p): name for name, p in model.named_parameters()}
+        return [(names[id(p)], v) for p, v in zip(self.params, self._param_views, strict=True)]
+
     def release(self) -> None:
         """Copy the trained weights back into the parameters (`.data`, in place) and give
         the BLAS thread count back, before code outside the plan runs."""

@@ -34,10 +34,20 @@ function settings() {
 const OUTPUT_FOR = { circle: "sigmoid", xor: "sigmoid", spiral: "sigmoid", moons: "sigmoid",
                      windsor: "identity" };
 
+// The two-node preset sets the network to the seeds' one; leaving it gives back the learner's.
+const PRESET_CONTROLS = ["hidden", "activation", "output-activation", "loss"];
+let beforePreset = null;
+
 function setup(event) {
   const dataset = $("dataset").value;
-  if (event && event.target === $("dataset") && OUTPUT_FOR[dataset]) {
-    $("output-activation").value = OUTPUT_FOR[dataset];
+  if (event && event.target === $("dataset")) {
+    if (dataset === "two-node" && !beforePreset) {
+      beforePreset = Object.fromEntries(PRESET_CONTROLS.map((id) => [id, $(id).value]));
+    } else if (dataset !== "two-node" && beforePreset) {
+      for (const [id, value] of Object.entries(beforePreset)) $(id).value = value;
+      beforePreset = null;
+    }
+    if (OUTPUT_FOR[dataset]) $("output-activation").value = OUTPUT_FOR[dataset];
   }
   $("csv-box").hidden = dataset !== "csv";
   $("noise-label").hidden = !["circle", "xor", "spiral", "moons"].includes(dataset);
@@ -79,6 +89,7 @@ function rebuild() {
 }
 
 function onSnapshot(snap) {
+  if (!state.info || snap.generation !== state.info.generation) return;  // from an earlier set-up
   state.lastSnapshot = snap;
   state.snapshots += 1;
   if (!net) rebuild();
@@ -106,6 +117,7 @@ function onSnapshot(snap) {
 
 function onData(info) {
   state.info = info;
+  state.lastSnapshot = null;
   showError("");
   if (info.preset === "two-node") {
     $("hidden").value = "1"; $("activation").value = "sigmoid";
@@ -115,8 +127,9 @@ function onData(info) {
   $("output-legend").textContent = info.task === "classification"
     ? `${info.rows.train} training rows (white edge), ${info.rows.validation} validation rows (black edge); ` +
       `colour: the network's ŷ, ${info.classes[0]} (orange) to ${info.classes[1]} (blue)`
-    : `${info.rows.train} training rows, ${info.rows.validation} validation rows; inputs ` +
-      `${info.features.length > 1 ? "not drawn are held at their mean" : "as drawn"}`;
+    : `${info.rows.train} training row${info.rows.train === 1 ? "" : "s"}, ` +
+      (info.rows.validation ? `${info.rows.validation} validation rows` : "the validation cost is on the same rows") +
+      (info.features.length > 1 ? "; inputs not drawn are held at their mean" : "");
   rebuild();
   $("chain").innerHTML = `<p class="muted">Click a weight (a line between neurons) to see ∂C/∂w for the current batch; click a neuron for its bias.</p>`;
 }

@@ -2,7 +2,7 @@
 import { axes, clear, contourSegments, fmt, heightRGB, legend, signColour, signRGB } from "./plot.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-const NODE = 42, GAP = 14, COLUMN_PAD = 70, TOP = 28;
+const NODE = 42, GAP = 14, COLUMN_PAD = 70, TOP = 40;  // TOP: room for two-line labels
 
 function decode(b64) {
   const raw = atob(b64);

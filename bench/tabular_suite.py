@@ -1,0 +1,295 @@
+"""descent on real tables, against scikit-learn, by 5-fold cross-validation.
+
+    .venv/bin/python bench/tabular_suite.py                       # every data set
+    .venv/bin/python bench/tabular_suite.py --datasets islr_auto,islr_oj --only descent
+    .venv/bin/python bench/tabular_suite.py --table               # print docs' table
+
+The data sets are the development suite in ../shared/datasets/tabular (suite.json names each
+file's target and task); a clone without ../shared passes --data DIR. Each data set is split
+by KFold(5, shuffle=True, random_state=0) (StratifiedKFold for classification). For each
+fold:
+
+- descent runs exactly as a user runs it, as a subprocess: the fold's training rows are
+  written to a CSV, byte for byte as in the original file, and
+  `descent train TRAIN.csv --target T --cv 0 --quiet --out M` trains (its own validation
+  part for early stopping, then the refit on every training row), then
+  `descent predict M TEST.csv --out P` predicts the held-out rows, read back from P.
+  `--cv 0` replaces the default internal 5-fold evaluation (a report for the user, which
+  changes the saved model only through the refit length) by one split, to keep the time
+  comparable with one fit of each scikit-learn model.
+- scikit-learn reads the same CSV with pandas and uses standard preprocessing: numbers
+  median-imputed and standardized, text most-frequent-imputed and one-hot encoded
+  (handle_unknown="ignore"). Models: RidgeCV (alphas 1e-3..1e3) / LogisticRegression;
+  HistGradientBoosting (defaults); MLPRegressor (target standardized) / MLPClassifier
+  (defaults).
+
+Score: R² for regression, accuracy for classification, on the held-out fold, averaged over
+the folds; time: seconds per data set (all five folds, training and prediction, the
+subprocess start included for descent). Every process runs one thread
+(OMP/OPENBLAS/MKL_NUM_THREADS=1), as the machine is shared and to compare like with like.
+Results are cached in bench/results/tabular_suite.json, one entry per data set and
+contender, so `--only` reruns one contender.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results" / "tabular_suite.json"
+CONTENDERS = ("descent", "linear", "hgb", "mlp")
+NAMES = {"descent": "descent", "linear": "linear (RidgeCV / LogisticRegression)",
+         "hgb": "HistGradientBoosting", "mlp": "scikit-learn MLP"}
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def default_data() -> Path:
+    for candidate in (ROOT.parent / "shared" / "datasets" / "tabular",
+                      Path("/work/shared/datasets/tabular")):
+        if (candidate / "suite.json").exists():
+            return candidate
+    return ROOT.parent / "shared" / "datasets" / "tabular"
+
+
+def folds(path: Path, target: str, task: str) -> tuple[list[str], list[list[str]],
+                                                         list[tuple[np.ndarray, np.ndarray]]]:
+    """Header, raw records, and 5 (train, test) index pairs."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        records = list(csv.reader(f))
+    header, rows = records[0], records[1:]
+    y = [r[header.index(target)] for r in rows]
+    if task == "classification":
+        splitter = StratifiedKFold(5, shuffle=True, random_state=0)
+        pairs = list(splitter.split(np.zeros(len(rows)), y))
+    else:
+        pairs = list(KFold(5, shuffle=True, random_state=0).split(np.zeros(len(rows))))
+    return header, rows, pairs
+
+
+def write_rows(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\n").writerows([header, *rows])
+
+
+def score(task: str, y_true: list[str] | np.ndarray, y_pred: list[str] | np.ndarray) -> float:
+    if task == "regression":
+        t = np.asarray(y_true, dtype=np.float64)
+        p = np.asarray(y_pred, dtype=np.float64)
+        return float(1 - np.sum((t - p) ** 2) / np.sum((t - t.mean()) ** 2))
+    return float(np.mean(np.asarray(y_true, dtype=str) == np.asarray(y_pred, dtype=str)))
+
+
+def same_label(a: str) -> str:
+    """Labels as text the way both sides write them ("1" and "1.0" are one class)."""
+    try:
+        x = float(a)
+    except ValueError:
+        return a.strip()
+    return str(int(x)) if x == int(x) else repr(x)
+
+
+def run_descent(entry: dict, data: Path, extra: list[str],
+                src: Path = ROOT / "src") -> dict[str, Any]:
+    header, rows, pairs = folds(data / entry["file"], entry["target"], entry["task"])
+    j = header.index(entry["target"])
+    env = {**os.environ, **ONE_THREAD, "PYTHONPATH": str(src)}
+    exe = [sys.executable, "-c", "from descent.cli import main; main()"]
+    scores, seconds = [], 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        for k, (train, test) in enumerate(pairs):
+            train_csv, test_csv = tmp_path / f"train{k}.csv", tmp_path / f"test{k}.csv"
+            model, pred = tmp_path / f"m{k}.safetensors", tmp_path / f"p{k}.csv"
+            write_rows(train_csv, header, [rows[i] for i in train])
+            write_rows(test_csv, [h for i, h in enumerate(header) if i != j],
+                       [[c for i, c in enumerate(rows[r]) if i != j] for r in test])
+            start = time.perf_counter()
+            for args in (["train", str(train_csv), "--target", entry["target"], "--cv", "0",
+                          "--quiet", "--out", str(model), *extra],
+                         ["predict", str(model), str(test_csv), "--out", str(pred)]):
+                done = subprocess.run([*exe, *args], env=env, capture_output=True, text=True)
+                if done.returncode != 0:
+                    raise RuntimeError(f"descent {args[0]} failed on {entry['file']}: "
+                                       f"{done.stderr.strip()}")
+            seconds += time.perf_counter() - start
+            with open(pred, newline="") as f:
+                predicted = [r[-1] for r in list(csv.reader(f))[1:]]
+            truth = [rows[r][j] for r in test]
+            if entry["task"] == "classification":
+                truth, predicted = [same_label(t) for t in truth], [same_label(p)
+                                                                    for p in predicted]
+            scores.append(score(entry["task"], truth, predicted))
+    return {"scores": scores, "seconds": seconds}
+
+
+def sklearn_model(name: str, task: str, X: Any) -> Any:
+    from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression, RidgeCV
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numbers = [c for c in X.columns if X[c].dtype.kind in "fiu"]
+    text = [c for c in X.columns if c not in numbers]
+    pre = ColumnTransformer([
+        ("numbers", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numbers),
+        ("text", make_pipeline(SimpleImputer(strategy="most_frequent"),
+                               OneHotEncoder(handle_unknown="ignore", sparse_output=False)), text),
+    ])
+    regression = task == "regression"
+    model = {
+        "linear": RidgeCV(alphas=np.logspace(-3, 3, 13)) if regression
+        else LogisticRegression(max_iter=1000),
+        "hgb": HistGradientBoostingRegressor(random_state=0) if regression
+        else HistGradientBoostingClassifier(random_state=0),
+        "mlp": TransformedTargetRegressor(MLPRegressor(random_state=0),
+                                          transformer=StandardScaler()) if regression
+        else MLPClassifier(random_state=0),
+    }[name]
+    return make_pipeline(pre, model)
+
+
+def run_sklearn(name: str, entry: dict, data: Path) -> dict[str, Any]:
+    import pandas as pd
+    from threadpoolctl import threadpool_limits
+
+    frame = pd.read_csv(data / entry["file"])
+    header, rows, pairs = folds(data / entry["file"], entry["target"], entry["task"])
+    y = frame[entry["target"]]
+    X = frame.drop(columns=[entry["target"]])
+    if entry["task"] == "classification":
+        y = y.astype(str).map(same_label)
+    scores, seconds = [], 0.0
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MLP's ConvergenceWarning: reported by its score
+        for train, test in pairs:
+            start = time.perf_counter()
+            model = sklearn_model(name, entry["task"], X).fit(X.iloc[train], y.iloc[train])
+            pred = model.predict(X.iloc[test])
+            seconds += time.perf_counter() - start
+            scores.append(score(entry["task"], y.iloc[test].to_numpy(), pred))
+    return {"scores": scores, "seconds": seconds}
+
+
+def load_results(path: Path = RESULTS) -> dict[str, Any]:
+    if path.exists():
+        return json.loads(path.read_text())
+    return {}
+
+
+def save_results(results: dict[str, Any], path: Path = RESULTS) -> None:
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+
+
+def table(results: dict[str, Any], suite: list[dict]) -> str:
+    """The Markdown table for docs/: per data set, mean score and seconds of each contender;
+    then the goals."""
+    lines = ["| data set | task | rows | descent | linear | HistGB | sklearn MLP |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    ranks: dict[str, list[float]] = {c: [] for c in CONTENDERS}
+    means: dict[str, list[float]] = {c: [] for c in CONTENDERS}
+    times: dict[str, list[float]] = {c: [] for c in CONTENDERS}
+    worst_gap = (np.inf, "")
+    for entry in suite:
+        got = results.get(entry["file"], {})
+        if not all(c in got for c in CONTENDERS):
+            continue
+        m = {c: statistics.mean(got[c]["scores"]) for c in CONTENDERS}
+        order = sorted(CONTENDERS, key=lambda c: -m[c])
+        for c in CONTENDERS:
+            ranks[c].append(1 + sum(m[o] > m[c] for o in CONTENDERS))
+            means[c].append(m[c])
+            times[c].append(got[c]["seconds"])
+        gap = m["descent"] - m["linear"]
+        worst_gap = min(worst_gap, (gap, entry["file"]))
+        cells = [f"{'**' if order[0] == c else ''}{m[c]:.3f}{'**' if order[0] == c else ''}"
+                 f" ({got[c]['seconds']:.0f} s)" for c in CONTENDERS]
+        metric = "R²" if entry["task"] == "regression" else "accuracy"
+        lines.append(f"| {entry['file'].removesuffix('.csv')} | {metric} | {entry['rows']:,} | "
+                     + " | ".join(cells) + " |")
+    if not means["descent"]:
+        return "\n".join(lines)
+    lines.append("| **mean score** | | | " + " | ".join(
+        f"{statistics.mean(means[c]):.3f}" for c in CONTENDERS) + " |")
+    lines.append("| **mean rank** | | | " + " | ".join(
+        f"{statistics.mean(ranks[c]):.2f}" for c in CONTENDERS) + " |")
+    lines.append("| **median seconds** | | | " + " | ".join(
+        f"{statistics.median(times[c]):.1f}" for c in CONTENDERS) + " |")
+    lines.append("")
+    pairs = zip(means["descent"], means["linear"], strict=True)
+    below = sum(d - li < -0.01 for d, li in pairs)
+    ratio = statistics.median(d / s for d, s in zip(times["descent"], times["mlp"], strict=True))
+    lines.append(f"Worst descent − linear: {worst_gap[0]:+.3f} ({worst_gap[1]}); data sets "
+                 f"where descent is below linear − 0.01: {below} of {len(means['descent'])}; "
+                 f"descent's time per data set / scikit-learn MLP's: median {ratio:.2f}.")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=default_data())
+    parser.add_argument("--datasets", help="comma-separated file stems (default: all)")
+    parser.add_argument("--only", help="comma-separated contenders: " + ",".join(CONTENDERS))
+    parser.add_argument("--descent-args", default="", help="extra `descent train` arguments")
+    parser.add_argument("--table", action="store_true", help="print the table and stop")
+    parser.add_argument("--results", type=Path, default=RESULTS,
+                        help="the results file (one per concurrent run; merge with --merge)")
+    parser.add_argument("--merge", type=Path, nargs="*", default=[],
+                        help="results files whose entries are copied into --results first")
+    parser.add_argument("--src", type=Path, default=ROOT / "src",
+                        help="the descent sources to run (default: this checkout's)")
+    args = parser.parse_args()
+    suite = json.loads((args.data / "suite.json").read_text())
+    results = load_results(args.results)
+    for other in args.merge:
+        for name, entry in load_results(other).items():
+            if name.startswith("_"):
+                continue
+            results.setdefault(name, {}).update(entry)
+    if args.merge:
+        save_results(results, args.results)
+    if args.table:
+        print(table(results, suite))
+        return
+    wanted = None if args.datasets is None else set(args.datasets.split(","))
+    contenders = CONTENDERS if args.only is None else tuple(args.only.split(","))
+    for entry in suite:
+        if wanted is not None and entry["file"].removesuffix(".csv") not in wanted:
+            continue
+        for name in contenders:
+            if name == "descent":
+                got = run_descent(entry, args.data, args.descent_args.split(), args.src)
+            else:
+                got = run_sklearn(name, entry, args.data)
+            results.setdefault(entry["file"], {})[name] = got
+            results["_machine"] = {"python": platform.python_version(),
+                                   "processor": platform.processor() or platform.machine(),
+                                   "cpus": os.cpu_count()}
+            save_results(results, args.results)
+            print(f"{entry['file']:32s} {name:8s} {statistics.mean(got['scores']):.4f} "
+                  f"± {statistics.stdev(got['scores']):.4f}  {got['seconds']:.1f} s", flush=True)
+    print(table(results, suite))
+
+
+if __name__ == "__main__":
+    main()
