@@ -3,8 +3,10 @@
 Commands are taken from the shell blocks (```console, ```bash, ```shell, ```sh) in file
 order and run in one scratch folder per file, so a later command may use what an earlier
 one wrote (`descent train` writes model.safetensors for `descent explain`). Files that the
-docs present as the reader's own (houses.csv, new_houses.csv) are copies of the embedded
-Windsor data. `descent playground` serves until stopped: it must print its address and
+docs present as the reader's own are stand-ins: houses.csv and new_houses.csv are copies of
+the embedded Windsor data, customers.csv and new_customers.csv the spreadsheet fixtures in
+tests/fixtures; cat.png, photos/ and my_pets/ are pictures from the shipped cats and dogs.
+`descent playground` serves until stopped: it must print its address and
 serve the page, then it is stopped. `python3 dev.py ...` lines set up the project and are
 not run here (`dev.py test` would run this suite again).
 """
@@ -31,7 +33,10 @@ from tests.test_docs import doc_files, parse_blocks
 ROOT = Path(__file__).resolve().parents[1]
 SHELL = {"console", "bash", "shell", "sh"}
 WINDSOR = Path(descent.__file__).parent / "datasets" / "windsor_housing.csv"
-READERS_FILES = {"houses.csv": WINDSOR, "new_houses.csv": WINDSOR}
+FIXTURES = ROOT / "tests" / "fixtures"
+READERS_FILES = {"houses.csv": WINDSOR, "new_houses.csv": WINDSOR,
+                 "customers.csv": FIXTURES / "customers.csv",
+                 "new_customers.csv": FIXTURES / "customers_new.csv"}
 
 
 def doc_commands(path: Path) -> list[str]:
@@ -75,6 +80,21 @@ def _run_playground(argv: list[str]) -> None:
         server.wait(timeout=10)
 
 
+def _readers_pictures(folder: Path) -> None:
+    """cat.png, photos/ (6 pictures) and my_pets/cat, my_pets/dog (20 each), as PNG files."""
+    from PIL import Image
+
+    pets = descent.data.load_cats_dogs()
+    Image.fromarray(pets.images[1, 0]).save(folder / "cat.png")
+    for where, rows in (("photos", [*range(3), *range(1000, 1003)]),
+                        ("my_pets", [*range(20), *range(1000, 1020)])):
+        for i in rows:
+            path = folder / where / (pets.files[i] if where == "my_pets"
+                                     else pets.files[i].split("/")[1])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(pets.images[i, 0]).save(path)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", _files_with_commands(),
                          ids=lambda p: p.relative_to(ROOT).as_posix())
@@ -84,6 +104,7 @@ def test_every_command_in_the_docs_runs_as_written(path: Path, tmp_path: Path,
     monkeypatch.setenv("MPLBACKEND", "Agg")
     for name, source in READERS_FILES.items():
         shutil.copy(source, tmp_path / name)
+    _readers_pictures(tmp_path)
     runner = CliRunner()
     for line in doc_commands(path):
         argv = shlex.split(line, comments=True)[1:]

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
+from descent.cli.outputs import check_outputs
 from descent.explain.attributions import integrated_gradients, saliency
 from descent.explain.convolution import conv_chain_text, conv_weight_chain, grad_cam, layer_chain
 from descent.explain.picture_plots import plot_explanation
@@ -63,12 +64,9 @@ def explain_picture(model_path: Path, image: Path, *, out: Path | None, target: 
         raise ValueError(f"--class {target!r} is not one of the model's classes: "
                          f"{', '.join(model.classes)}")
     out = out or Path(f"explain_{image.stem}.png")
-    if out.resolve() == image.resolve():
-        raise ValueError(f"--out {out} is the input picture; write to another file")
     if out.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise ValueError(f"--out {out}: name a .png, .svg or .pdf file")
-    if not out.parent.is_dir():
-        raise ValueError(f"--out {out}: the folder {out.parent} does not exist")
+    check_outputs({"--out": out}, [model_path, image])
     picture = model.read(image)
     x = model.floats(picture[None])
     proba = model.probabilities(picture[None])[0]

@@ -226,14 +226,9 @@ def train_pictures(ctx: Any, folder: Path | None, options: dict[str, Any]) -> No
 def check_outputs(out: Path, plots: Path | None, folder: Path | None) -> None:
     """Every output checked before training: the model file's folder exists, and nothing
     is written inside the picture folder (it would be read as data next time)."""
-    try:
-        from descent.cli.outputs import check_outputs as check
-    except ImportError:
-        check = None
-    if check is not None:
-        check({"--out": out}, [], {"--plots": (plots, PLOT_FILES)})
-    elif not out.parent.is_dir():
-        raise ValueError(f"--out {out}: the folder {out.parent} does not exist")
+    from descent.cli.outputs import check_outputs as check
+
+    check({"--out": out}, [], {"--plots": (plots, PLOT_FILES)})
     if folder is not None:
         root = folder.resolve()
         for flag, path in (("--out", out), ("--plots", plots)):

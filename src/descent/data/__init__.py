@@ -17,7 +17,14 @@ from descent.data.arrays import as_float_batch, as_float_matrix, as_target, as_x
 from descent.data.batching import check_batch_size, iterate_minibatches, n_batches
 from descent.data.cells import MISSING_TOKENS
 from descent.data.columns import infer_kind
-from descent.data.csv_reader import iter_csv_chunks, iter_records, read_csv, read_csv_header
+from descent.data.csv_reader import (
+    iter_csv_blocks,
+    iter_csv_chunks,
+    iter_records,
+    read_csv,
+    read_csv_header,
+    read_csv_row,
+)
 from descent.data.datasets import (
     load_cats_dogs,
     load_digits,
@@ -54,6 +61,7 @@ __all__ = [
     "fit_fill_values",
     "infer_kind",
     "infer_task",
+    "iter_csv_blocks",
     "iter_csv_chunks",
     "iter_records",
     "iterate_minibatches",
@@ -69,6 +77,7 @@ __all__ = [
     "n_batches",
     "read_csv",
     "read_csv_header",
+    "read_csv_row",
     "read_image",
     "read_image_folder",
     "split_indices",

@@ -23,6 +23,7 @@ import numpy as np
 
 from descent.nn import ACTIVATIONS, MLP, activation_name, get_loss
 from descent.optim import OPTIMIZERS
+from descent.tabular.limits import check_network_memory
 
 TASKS = ("regression", "classification")
 
@@ -188,8 +189,10 @@ def build_network(n_inputs: int, n_outputs: int, recipe: Recipe,
     [11, 8, 1]
     """
     out = None if recipe.output_activation in (None, "identity") else recipe.output_activation
-    return MLP([n_inputs, *recipe.hidden, n_outputs], activation=recipe.activation,
-               output_activation=out, seed=seed, dtype=np.float64)
+    sizes = [n_inputs, *recipe.hidden, n_outputs]
+    check_network_memory(sizes, np.dtype(np.float64).itemsize, recipe.names)
+    return MLP(sizes, activation=recipe.activation, output_activation=out, seed=seed,
+               dtype=np.float64)
 
 
 def target_range(output_activation: str | None) -> tuple[float, float] | None:

@@ -374,6 +374,9 @@ def train_table(
             fit = _fit_rows(typed, target, task, recipe, fit_rows, val_rows,
                             seed=None if seed is None else seed + k, verbose=verbose,
                             **options)
+            if fit.history.interrupted:  # Ctrl-C: stop here, not after every other fold
+                raise KeyboardInterrupt(f"interrupted during fold {k + 1} of {cv} of the "
+                                        "cross-validation: nothing saved")
             fits.append(fit)
             evaluation_folds.append(_fold_scores(fit.model, typed, train_rows, eval_rows,
                                                  task, n_classes, class_weight, pooled))
@@ -385,6 +388,9 @@ def train_table(
         fit = _fit_rows(typed, target, task, recipe, parts["train"],
                         parts["validation"] if early else None, seed=seed, verbose=verbose,
                         **options)
+        if fit.history.interrupted and not len(fit.history):
+            raise KeyboardInterrupt("interrupted before the first epoch finished: nothing "
+                                    "saved")
         fits.append(fit)
         y_train = fit.model.encoder.transform_target(typed.take(parts["train"]))
         for name in ("train", "validation", "test"):
@@ -417,13 +423,15 @@ def train_table(
                                 int(sum(len(e) for _, e in folds)))
 
     notes = _notes(fits, recipe, task, labels, classes, class_weight)
+    if task == "classification" and not cv and labels is not None:
+        notes.extend(_held_out_notes(parts, labels, classes or []))
     chosen = int(np.median([_epochs_used(f.history) for f in fits]))
     decays = [f.weight_decay for f in fits if f.weight_decay is not None]
     if recipe.weight_decay is None and decays:  # the decay validation chose most often
         recipe = replace(recipe, weight_decay=max(decays, key=decays.count))
     final = fits[0]
     refit_epochs = None
-    if refit:
+    if refit and not final.history.interrupted:  # after Ctrl-C, no second training
         refit_epochs = max(1, chosen)
         if verbose:
             print(f"refit on all {len(table)} rows for {refit_epochs} epochs", flush=True)
@@ -434,6 +442,7 @@ def train_table(
             typed, unknown="ignore"))
         data = {"train": (X_all, final.model.encoder.transform_target(typed))}
     seconds = sum(f.seconds for f in fits) + (final.seconds if refit else 0.0)
+    notes.extend(n for n in final.history.notes if n not in notes)  # why it learned nothing
     return TrainResult(final.model, final.history, parts, scores, recipe, seconds, notes,
                        data, evaluation=evaluation, schema=schema, refit_epochs=refit_epochs,
                        evaluated_history=fits[0].history, chosen_epochs=chosen)
@@ -487,6 +496,27 @@ def _fold_scores(model: TabularModel, typed: Table, train_rows: np.ndarray,
     linear = _linear_scores(model, typed, train_rows, eval_rows, task, n_classes,
                             class_weight)
     return {"network": split.model, "linear": linear, "baseline": split.baseline}
+
+
+def _held_out_notes(parts: dict[str, np.ndarray], labels: np.ndarray,
+                    classes: list) -> list[str]:
+    """A classifier's held-out parts that cannot say how well it does: no test part at
+    all, or parts that lack some classes. `labels`: every row's class index."""
+    if not len(parts["test"]):
+        return ["no rows were held out for testing (test fraction 0): every score above "
+                "comes from rows the model was fitted on or tuned with"]
+    notes = []
+    for name in ("validation", "test"):
+        y = labels[parts[name]]
+        if len(y):
+            absent = [str(c) for i, c in enumerate(classes) if not np.any(y == i)]
+            if absent:
+                shown = ", ".join(absent[:5]) + (" ..." if len(absent) > 5 else "")
+                notes.append(f"the {name} part has {len(y)} row"
+                             f"{'s' if len(y) != 1 else ''} and none of class "
+                             f"{shown} ({len(absent)} of {len(classes)}): its scores say "
+                             f"nothing about those classes")
+    return notes
 
 
 def _check_column(table: Table, target: str) -> None:

@@ -65,6 +65,7 @@ ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
 # (bench/lenet.py's first layer, 2 MiB L2): 4 pictures (370 KB) run its product and weight
 # gradient in half the time of the whole batch at once (cols then streams from memory).
 CHUNK_BYTES = 384 * 1024
+MAX_WIDE_WASTE = 1.2
 # The batch is cut into PARTS parts (each of at least LANE_MIN_ROWS pictures) that can run
 # on the cores at once.
 PARTS = 2
@@ -112,8 +113,13 @@ class _Conv:
     product, and ∂C/∂b inside ∂C/∂W's product.
     """
 
+    # Switches for bench/lenet_levers.py, which measures what each lever is worth.
+    wide_rows = True       # stride 1 as long runs (else slabs, as for strides above 1)
+    skip_first_input_gradient = True
+
     def __init__(self, layer: Conv2d, shape: tuple[int, int, int], first: bool) -> None:
-        self.layer, self.first, self.act = layer, first, "identity"
+        self.layer, self.act = layer, "identity"
+        self.first = first and self.skip_first_input_gradient
         c, h, w = shape
         kh, kw = layer.kernel_size
         sh, sw = layer.stride
@@ -131,7 +137,9 @@ class _Conv:
         if oh < 1 or ow < 1:
             raise ValueError("the picture is smaller than the kernel")
         self.out_shape = (layer.out_channels, oh, ow)
-        self.wide = (sh, sw) == (1, 1)
+        # Wide rows compute Wp columns per output row for OW real ones: worth it only while
+        # that waste is small (measured with bench/lenet_levers.py).
+        self.wide = (sh, sw) == (1, 1) and self.wide_rows and self.wp <= MAX_WIDE_WASTE * ow
         self.ckk = c * kh * kw
         if self.wide:
             self.width = self.wp  # computed columns per output row (ow of them are real)
@@ -302,6 +310,9 @@ class _Pool:
     straight into the convolution's own gradient buffer.
     """
 
+    fuse = True  # relu after max-pool, gradient into the convolution's buffer (a switch
+    # for bench/lenet_levers.py)
+
     def __init__(self, layer: MaxPool2d | AvgPool2d, shape: tuple[int, int, int],
                  prev: Any) -> None:
         c, h, w = shape
@@ -313,7 +324,7 @@ class _Pool:
             raise ValueError("the picture is smaller than the pooling window")
         self.relu = False
         self.target = None
-        if isinstance(prev, _Conv):
+        if isinstance(prev, _Conv) and self.fuse:
             if prev.act == "relu" and self.kind == "max":
                 prev.act, self.relu = "identity", True
             if prev.act == "identity":
@@ -541,6 +552,7 @@ class CompiledConvStep:
         self.threads = threads  # None: the cores, when they are free
         self.pool: ThreadPoolExecutor | None = None
         self.blas = BlasThreads()
+        self.one_blas_thread = True  # a switch for bench/lenet_levers.py
 
     def _plan(self, shape: tuple[int, ...]) -> _Plan | None:
         if shape not in self.plans:
@@ -595,7 +607,11 @@ class CompiledConvStep:
         if self.threads is not None:
             return max(1, min(self.threads, parts))
         cores = _cores()
-        return min(cores, parts) if os.getloadavg()[0] < cores - 0.5 else 1
+        try:
+            busy = os.getloadavg()[0] >= cores - 0.5
+        except (AttributeError, OSError):  # no load average (Windows): assume busy
+            busy = True
+        return 1 if busy else min(cores, parts)
 
     def _run(self, jobs: list[Any], workers: int) -> list[Any]:
         """Run the callables: the first on this thread, the others on `workers - 1` more."""
@@ -617,7 +633,8 @@ class CompiledConvStep:
         parts = list(zip(bounds[:-1], bounds[1:], strict=True))
         workers = self._workers(lanes)
         x = xb.transpose(1, 0, 2, 3)  # (C, m, H, W): a view; the first layer copies it
-        self.blas.use(1)
+        if self.one_blas_thread:
+            self.blas.use(1)
         try:
             def forward(lane: int) -> Any:
                 lo, hi = parts[lane]

@@ -14,7 +14,7 @@ import numpy as np
 from descent.autodiff import Tensor, no_grad
 from descent.data.arrays import as_float_batch, as_float_matrix, as_target
 from descent.data.batching import epoch_order, iterate_minibatches
-from descent.errors import DataError, DivergenceError
+from descent.errors import DataError, DivergenceError, ModelFileError
 from descent.nn import Loss, Module, get_loss
 from descent.optim import Optimizer, get_optimizer
 from descent.train import jit
@@ -303,7 +303,16 @@ def fit(
     lean = hold and isinstance(fast, CompiledStep)
     guard = DivergenceGuard(model, baseline, opt.lr, keep_copy=not lean)
     model.train()
-    hooks.on_train_begin({})
+    if resume is None:
+        hooks.on_train_begin({})
+    else:  # the callbacks apply the checkpoint's state now: a crafted one fails here
+        from descent.train.checkpoint import RESTORE_ERRORS
+
+        try:
+            hooks.on_train_begin({})
+        except RESTORE_ERRORS as error:
+            raise ModelFileError(f"{resume}: checkpoint does not fit this run: {error}"
+                                 ) from None
     # Overflow warnings on the way to a non-finite loss are noise: the guard below names it.
     try:
         with _CtrlC(run), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
