@@ -5,7 +5,8 @@ order and run in one scratch folder per file, so a later command may use what an
 one wrote (`descent train` writes model.safetensors for `descent explain`). Files that the
 docs present as the reader's own are stand-ins: houses.csv and new_houses.csv are copies of
 the embedded Windsor data, customers.csv and new_customers.csv the spreadsheet fixtures in
-tests/fixtures; cat.png, photos/ and my_pets/ are pictures from the shipped cats and dogs.
+tests/fixtures; picture folders (my_pets/, new_photos/, ...) are a few small PNGs, and
+cat.png a picture from the shipped cats and dogs.
 `descent playground` serves until stopped: it must print its address and
 serve the page, then it is stopped. `python3 dev.py ...` lines set up the project and are
 not run here (`dev.py test` would run this suite again).
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -37,6 +39,37 @@ FIXTURES = ROOT / "tests" / "fixtures"
 READERS_FILES = {"houses.csv": WINDSOR, "new_houses.csv": WINDSOR,
                  "customers.csv": FIXTURES / "customers.csv",
                  "new_customers.csv": FIXTURES / "customers_new.csv"}
+
+
+# Picture folders a doc may present as the reader's own: a folder per class, or loose files.
+PICTURE_FOLDERS = {"my_pets": ("cat", "dog"), "pets": ("cat", "dog"), "new_photos": (),
+                   "photos": ()}
+
+
+def _picture_stand_in(folder: Path, classes: tuple[str, ...]) -> None:
+    """12 small gray PNGs per class (round blobs for the first class, squares for the
+    second), or 6 loose ones (tom.png among them) for a folder to predict on."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(0)
+
+    def picture(kind: int, path: Path) -> None:
+        image = Image.new("L", (28, 28), 0)
+        x, y = (int(v) for v in rng.integers(4, 10, 2))
+        size = int(rng.integers(12, 17))
+        box = (x, y, x + size, y + size)
+        (ImageDraw.Draw(image).ellipse if kind == 0 else ImageDraw.Draw(image).rectangle)(
+            box, fill=255)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.save(path)
+
+    if classes:
+        for kind, name in enumerate(classes):
+            for k in range(12):
+                picture(kind, folder / name / f"{name}{k}.png")
+    else:
+        for k, name in enumerate(["tom", "rex", "kit", "max", "bob", "zoe"]):
+            picture(k % 2, folder / f"{name}.png")
 
 
 def doc_commands(path: Path) -> list[str]:
@@ -80,19 +113,11 @@ def _run_playground(argv: list[str]) -> None:
         server.wait(timeout=10)
 
 
-def _readers_pictures(folder: Path) -> None:
-    """cat.png, photos/ (6 pictures) and my_pets/cat, my_pets/dog (20 each), as PNG files."""
+def _readers_picture(path: Path) -> None:
+    """One picture of a cat from the shipped cats and dogs, as a PNG file."""
     from PIL import Image
 
-    pets = descent.data.load_cats_dogs()
-    Image.fromarray(pets.images[1, 0]).save(folder / "cat.png")
-    for where, rows in (("photos", [*range(3), *range(1000, 1003)]),
-                        ("my_pets", [*range(20), *range(1000, 1020)])):
-        for i in rows:
-            path = folder / where / (pets.files[i] if where == "my_pets"
-                                     else pets.files[i].split("/")[1])
-            path.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(pets.images[i, 0]).save(path)
+    Image.fromarray(descent.data.load_cats_dogs().images[1, 0]).save(path)
 
 
 @pytest.mark.slow
@@ -102,11 +127,17 @@ def test_every_command_in_the_docs_runs_as_written(path: Path, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    commands = doc_commands(path)
     for name, source in READERS_FILES.items():
-        shutil.copy(source, tmp_path / name)
-    _readers_pictures(tmp_path)
+        if any(name in shlex.split(line, comments=True) for line in commands):
+            shutil.copy(source, tmp_path / name)
+    for name, classes in PICTURE_FOLDERS.items():
+        if any(re.search(rf"(^|\s){name}/", line) for line in commands):
+            _picture_stand_in(tmp_path / name, classes)
+    if any("cat.png" in line for line in commands):
+        _readers_picture(tmp_path / "cat.png")
     runner = CliRunner()
-    for line in doc_commands(path):
+    for line in commands:
         argv = shlex.split(line, comments=True)[1:]
         if argv[:1] == ["playground"]:
             _run_playground(argv)

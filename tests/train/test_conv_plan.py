@@ -252,3 +252,33 @@ def test_the_parts_not_the_threads_decide_the_arithmetic():
         weights.append([p.data.copy() for p in net.parameters()])
     for a, b in zip(*weights, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          max_examples=min(settings.default.max_examples, 200))
+@given(net=networks(), batch=st.sampled_from([1, 3, 8]), seed=st.integers(0, 10**6),
+       layout=st.sampled_from(["c", "fortran", "strided", "reversed"]))
+def test_prediction_equals_the_engine_in_evaluation_mode(net, batch, seed, layout):
+    """predict_array's compiled forward: the engine's outputs with Dropout off and
+    BatchNorm on running statistics (moved away from 0 and 1 first)."""
+    layers, hidden, dtype, shape, rng = net
+    model = _finish(layers, hidden, dtype, shape, rng)
+    assume(model is not None)
+    for layer in model:
+        if isinstance(layer, nn.BatchNorm2d):
+            layer.running_mean[...] = rng.standard_normal(layer.num_features)
+            layer.running_var[...] = rng.uniform(0.5, 2.0, layer.num_features)
+    forward = conv_plan.compile_conv_forward(model)
+    assert forward is not None
+    X, _ = _pictures(seed, dtype, shape, batch, layout, seed % 3 == 0)
+    assert forward.covers(X)
+    ours = ds.train.predict_array(model.train(), X)
+    assert model.training  # put back as it was
+    with ds.no_grad():
+        theirs = model.eval()(ds.tensor(X)).data
+    scale = max(1.0, float(np.abs(theirs).max()))
+    np.testing.assert_allclose(ours, theirs, rtol=TOL[dtype]["rtol"],
+                               atol=TOL[dtype]["atol"] * scale)
+    many = np.concatenate([X] * (conv_plan.PREDICT_ROWS // batch + 2))  # several chunks
+    np.testing.assert_allclose(ds.train.predict_array(model, many)[:len(X)], ours,
+                               rtol=TOL[dtype]["rtol"], atol=TOL[dtype]["atol"] * scale)

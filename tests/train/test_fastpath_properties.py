@@ -225,6 +225,10 @@ BATCH = st.one_of(st.just(1), st.integers(1, 15).map(lambda i: 2 * i + 1),
        layout=st.sampled_from(LAYOUTS),
        optimizer=st.sampled_from(["sgd", "sgd_weight_decay", "sgd_params_reordered"]),
        held=st.booleans(), lr=st.sampled_from([1e-3, 0.1, 1.0]))
+# Weights that overflow float32 by the third step (the loss is inf on both sides).
+@example(arch_and_loss=(Arch([1, 1, 32, 1, 1], ["identity"] * 4, np.dtype(np.float32), 4.0, 121),
+                        "mse"),
+         batches=[1, 1, 1], layout="C", optimizer="sgd", held=False, lr=0.001)
 def test_compiled_step_equals_the_engine(arch_and_loss, batches, layout, optimizer, held, lr):
     """Loss, every gradient and the weights after each step, batch after batch (the
     buffers are shared between batch sizes; a larger batch than before regrows them)."""
@@ -251,6 +255,10 @@ def test_compiled_step_equals_the_engine(arch_and_loss, batches, layout, optimiz
         fwd = eb.forward(slow, X, dtype)
         assume(eb.kink_margin(slow, fwd) > 1)  # two right answers at a relu's kink
         bwd = eb.backward(slow, fwd, y, loss_name, dtype)
+        # SGD through identity layers can blow up to the dtype's overflow: both sides give
+        # inf there, which says nothing about equality; such draws are set aside.
+        big = float(np.finfo(dtype).max) / 1e4
+        assume(abs(bwd.loss) < big and all(float(np.abs(g).max()) < big for g in bwd.grads))
         note(f"batch {i}: {n} rows")
 
         if held:

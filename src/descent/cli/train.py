@@ -26,7 +26,7 @@ from descent.cli.options import (
 from descent.cli.outputs import check_outputs
 from descent.cli.plots import PLOT_FILES
 from descent.cli.scores_table import evaluation_table, per_class_table, schema_table, scores_table
-from descent.cli.train_big import big_mode, train_big
+from descent.cli.train_big import big_mode, fold_cluster, train_big
 from descent.data import Table, load_windsor, read_csv, read_csv_header
 from descent.data.csv_reader import sniff_delimiter
 from descent.data.datasets import WINDSOR_TARGET
@@ -224,7 +224,8 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final table.")] = False,
     cluster: Annotated[str | None, typer.Option(
         "--cluster", help="Train on Dask: local:4 (4 worker processes here) or a scheduler "
-                          "address such as tcp://host:8786.", show_default=False)] = None,
+                          "address such as tcp://host:8786; with --cv the folds run there "
+                          "at once.", show_default=False)] = None,
     stream: Annotated[bool | None, typer.Option(
         "--stream/--no-stream", show_default=False,
         help="Read the CSV block by block instead of whole [default: when the file would "
@@ -274,7 +275,7 @@ def train(
         # Streaming and cluster training read numbers without gaps: the default filling is
         # not available there, and the big path names the cell when it meets a gap.
         big_missing = "error" if missing is Missing.median else missing.value
-        if big_mode(csv, stream, cluster, big_missing, plots):
+        if big_mode(csv, stream, cluster, big_missing, plots, cv):
             assert csv is not None
             _train_big(console, csv, target, features, task, hidden, activation, loss,
                        optimizer, lr, weight_decay, epochs, batch_size, val_fraction,
@@ -300,14 +301,15 @@ def train(
             if sys.stdout.isatty():
                 console.print("[dim]Ctrl-C stops after the current batch and keeps the model[/]")
         try:
-            result = train_table(
-                table, target, features=parse_names(features), task=task.value,
-                recipe=recipe, val_fraction=val_fraction, test_fraction=test_fraction,
-                seed=seed, missing=missing.value, unknown=unknown.value, kinds=kinds,
-                cv=folds, refit=refit,
-                class_weight=None if class_weight is ClassWeight.none else "balanced",
-                schema=schema, verbose=not quiet,
-            )
+            with fold_cluster(cluster if folds >= 2 else None) as fold_map:
+                result = train_table(
+                    table, target, features=parse_names(features), task=task.value,
+                    recipe=recipe, val_fraction=val_fraction, test_fraction=test_fraction,
+                    seed=seed, missing=missing.value, unknown=unknown.value, kinds=kinds,
+                    cv=folds, refit=refit,
+                    class_weight=None if class_weight is ClassWeight.none else "balanced",
+                    schema=schema, verbose=not quiet, fold_map=fold_map,
+                )
         except KeyboardInterrupt as stop:  # Ctrl-C before a model was made: say what is kept
             raise KeyboardInterrupt(_kept(str(stop) or "interrupted: nothing saved", out)
                                     ) from None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from difflib import get_close_matches
 from typing import Any
@@ -282,6 +283,7 @@ def train_table(
     schema: Schema | None = None,
     class_weight: str | None = None,
     verbose: bool | int = True,
+    fold_map: Callable[[Callable[[Any], Any], list[Any]], list[Any]] | None = None,
 ) -> TrainResult:
     """Train a network on `table` to predict column `target`; see the module doc.
 
@@ -312,6 +314,10 @@ def train_table(
             epochs that validation chose (the median over the folds' best epochs).
         class_weight: "balanced" weighs each class equally in the loss (imbalanced data).
         verbose: show training progress.
+        fold_map: with `cv`, a function `fold_map(f, plans)` returning `[f(p) for p in
+            plans]`, computed however it likes (`descent train --cv 5 --cluster local:4`
+            maps the folds over a Dask cluster); the folds' seeds and rows are fixed
+            beforehand, so the result is the same as the folds run one after another.
 
     Raises DataError for data that cannot be used (naming file, line, column; every
     failing column at once) and ValueError for bad settings (naming the setting).
@@ -363,17 +369,33 @@ def train_table(
         parts = {"train": np.arange(len(table)), "validation": np.zeros(0, np.int64),
                  "test": np.zeros(0, np.int64)}
         method = f"{cv}-fold cross-validation"
-        for k, (train_rows, eval_rows) in enumerate(folds):
+        planned = []
+        for k, (train_rows, _) in enumerate(folds):
             fit_rows, val_rows = train_rows, None
             if early:
                 sub = None if labels is None else labels[train_rows]
                 fit_i, val_i = validation_split(len(train_rows), val_fraction, rng, sub)
                 fit_rows, val_rows = train_rows[fit_i], train_rows[val_i]
-            if verbose:
-                print(f"fold {k + 1} of {cv}", flush=True)
-            fit = _fit_rows(typed, target, task, recipe, fit_rows, val_rows,
-                            seed=None if seed is None else seed + k, verbose=verbose,
-                            **options)
+            planned.append((k, fit_rows, val_rows))
+        fitted: list[_Fit] | None = None
+        if fold_map is not None:  # every fold at once (e.g. on a Dask cluster)
+            def fit_fold(plan: tuple[int, np.ndarray, np.ndarray | None]) -> _Fit:
+                k, fit_rows, val_rows = plan
+                return _fit_rows(typed, target, task, recipe, fit_rows, val_rows,
+                                 seed=None if seed is None else seed + k, verbose=False,
+                                 **options)
+
+            fitted = list(fold_map(fit_fold, planned))
+        for k, (train_rows, eval_rows) in enumerate(folds):
+            _, fit_rows, val_rows = planned[k]
+            if fitted is not None:
+                fit = fitted[k]
+            else:
+                if verbose:
+                    print(f"fold {k + 1} of {cv}", flush=True)
+                fit = _fit_rows(typed, target, task, recipe, fit_rows, val_rows,
+                                seed=None if seed is None else seed + k, verbose=verbose,
+                                **options)
             if fit.history.interrupted:  # Ctrl-C: stop here, not after every other fold
                 raise KeyboardInterrupt(f"interrupted during fold {k + 1} of {cv} of the "
                                         "cross-validation: nothing saved")

@@ -66,6 +66,8 @@ ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
 # gradient in half the time of the whole batch at once (cols then streams from memory).
 CHUNK_BYTES = 384 * 1024
 MAX_WIDE_WASTE = 1.2
+# Pictures per chunk when predicting.
+PREDICT_ROWS = 256
 # The batch is cut into PARTS parts (each of at least LANE_MIN_ROWS pictures) that can run
 # on the cores at once.
 PARTS = 2
@@ -400,6 +402,15 @@ class _BatchNorm:
 
     def forward(self, x: np.ndarray, m: int) -> np.ndarray:
         layer, axes = self.layer, (1, 2, 3)
+        if not layer.training:  # prediction: the running statistics, as the engine's eval
+            shape = (-1, 1, 1, 1)
+            y = (x - layer.running_mean.reshape(shape)) \
+                * (1.0 / np.sqrt(layer.running_var + layer.eps)).reshape(shape)
+            if layer.weight is not None:
+                y = y * layer.weight.data.reshape(shape) + layer.bias.data.reshape(shape)
+            y = np.ascontiguousarray(y, dtype=x.dtype)
+            _activate(self.act, y)
+            return y
         n = x.size // layer.num_features
         if n < 2:
             raise ValueError(f"BatchNorm2d in training needs more than one value per "
@@ -677,6 +688,42 @@ class CompiledConvStep:
                         p.grad = grads[0][n] if lanes == 1 else sum(g[n] for g in grads)
         self.optimizer.step()
         return float(C.data)
+
+
+class CompiledConvForward:
+    """The plan's forward pass alone, for prediction: `forward(X)` with X (N, C, H, W)
+    gives the model's (N, outputs) in chunks of PREDICT_ROWS pictures, no graph, in the
+    mode the model is in (predict_array puts it in evaluation mode)."""
+
+    def __init__(self, model: Sequential) -> None:
+        self.step = CompiledConvStep(model, None, None)  # type: ignore[arg-type]
+
+    def covers(self, X: np.ndarray) -> bool:
+        return self.step.covers(X)
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        plan = self.step._plan(X.shape[1:])
+        if plan is None:
+            raise ValueError(f"the compiled forward does not cover pictures of shape {X.shape}")
+        outs = []
+        self.step.blas.use(1)
+        try:
+            for start in range(0, len(X), PREDICT_ROWS):
+                xb = X[start:start + PREDICT_ROWS]
+                a, m = xb.transpose(1, 0, 2, 3), len(xb)
+                for op in plan.body(0) + plan.head:
+                    a = op.forward(a, m)
+                outs.append(np.array(a))  # the last op may hand back a reused buffer
+        finally:
+            self.step.blas.restore()
+        return np.concatenate(outs)
+
+
+def compile_conv_forward(model: Module) -> CompiledConvForward | None:
+    """A chunked forward pass for `model` if the plan covers it (see compile_conv_step)."""
+    if compile_conv_step(model, None, None) is None:  # type: ignore[arg-type]
+        return None
+    return CompiledConvForward(model)  # type: ignore[arg-type]
 
 
 def compile_conv_step(model: Module, loss: Loss, optimizer: Optimizer) -> CompiledConvStep | None:
