@@ -15,6 +15,6 @@ import os
 from hypothesis import settings
 
 settings.register_profile("dev", max_examples=30)
-settings.register_profile("ci", max_examples=1000, print_blob=True)
+settings.register_profile("ci", max_examples=600, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
                       or ("ci" if os.environ.get("CI", "").lower() in ("1", "true") else "dev"))

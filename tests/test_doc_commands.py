@@ -3,8 +3,10 @@
 Commands are taken from the shell blocks (```console, ```bash, ```shell, ```sh) in file
 order and run in one scratch folder per file, so a later command may use what an earlier
 one wrote (`descent train` writes model.safetensors for `descent explain`). Files that the
-docs present as the reader's own (houses.csv, new_houses.csv) are copies of the embedded
-Windsor data. `descent playground` serves until stopped: it must print its address and
+docs present as the reader's own are stand-ins: houses.csv and new_houses.csv are copies of
+the embedded Windsor data, customers.csv and new_customers.csv the spreadsheet fixtures in
+tests/fixtures; picture folders (my_pets/, new_photos/, ...) are a few small PNGs.
+`descent playground` serves until stopped: it must print its address and
 serve the page, then it is stopped. `python3 dev.py ...` lines set up the project and are
 not run here (`dev.py test` would run this suite again).
 """
@@ -21,6 +23,7 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -31,7 +34,41 @@ from tests.test_docs import doc_files, parse_blocks
 ROOT = Path(__file__).resolve().parents[1]
 SHELL = {"console", "bash", "shell", "sh"}
 WINDSOR = Path(descent.__file__).parent / "datasets" / "windsor_housing.csv"
-READERS_FILES = {"houses.csv": WINDSOR, "new_houses.csv": WINDSOR}
+FIXTURES = ROOT / "tests" / "fixtures"
+READERS_FILES = {"houses.csv": WINDSOR, "new_houses.csv": WINDSOR,
+                 "customers.csv": FIXTURES / "customers.csv",
+                 "new_customers.csv": FIXTURES / "customers_new.csv"}
+
+
+# Picture folders a doc may present as the reader's own: a folder per class, or loose files.
+PICTURE_FOLDERS = {"my_pets": ("cat", "dog"), "pets": ("cat", "dog"), "new_photos": (),
+                   "photos": ()}
+
+
+def _picture_stand_in(folder: Path, classes: tuple[str, ...]) -> None:
+    """12 small gray PNGs per class (round blobs for the first class, squares for the
+    second), or 6 loose ones (tom.png among them) for a folder to predict on."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(0)
+
+    def picture(kind: int, path: Path) -> None:
+        image = Image.new("L", (28, 28), 0)
+        x, y = (int(v) for v in rng.integers(4, 10, 2))
+        size = int(rng.integers(12, 17))
+        box = (x, y, x + size, y + size)
+        (ImageDraw.Draw(image).ellipse if kind == 0 else ImageDraw.Draw(image).rectangle)(
+            box, fill=255)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.save(path)
+
+    if classes:
+        for kind, name in enumerate(classes):
+            for k in range(12):
+                picture(kind, folder / name / f"{name}{k}.png")
+    else:
+        for k, name in enumerate(["tom", "rex", "kit", "max", "bob", "zoe"]):
+            picture(k % 2, folder / f"{name}.png")
 
 
 def doc_commands(path: Path) -> list[str]:
@@ -82,10 +119,15 @@ def test_every_command_in_the_docs_runs_as_written(path: Path, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    commands = doc_commands(path)
     for name, source in READERS_FILES.items():
-        shutil.copy(source, tmp_path / name)
+        if any(name in shlex.split(line, comments=True) for line in commands):
+            shutil.copy(source, tmp_path / name)
+    for name, classes in PICTURE_FOLDERS.items():
+        if any(re.search(rf"(^|\s){name}/", line) for line in commands):
+            _picture_stand_in(tmp_path / name, classes)
     runner = CliRunner()
-    for line in doc_commands(path):
+    for line in commands:
         argv = shlex.split(line, comments=True)[1:]
         if argv[:1] == ["playground"]:
             _run_playground(argv)

@@ -101,7 +101,9 @@ def test_missing_error_is_strict(tmp_path):
     result = run("train", CUSTOMERS, "--target", "spend", "--missing", "error", "--epochs",
                  "2", "--out", tmp_path / "m.safetensors")
     assert result.exit_code == 2
-    assert "missing value" in result.stderr and "--missing median" in result.stderr
+    assert "missing values in 2 columns" in result.stderr  # every column at once
+    assert "column 'city': " in result.stderr and "column 'income': " in result.stderr
+    assert "--missing median" in result.stderr
 
 
 def test_semicolons_imbalance_and_class_weights(tmp_path):

@@ -66,3 +66,27 @@ def test_options_that_do_not_fit_are_one_line(args, message):
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_cv_folds_run_on_the_cluster_with_the_same_scores(scheduler, tmp_path):
+    from distributed import Client, get_task_stream
+
+    common = ["train", WINDSOR_CSV, "--target", "price", "--epochs", "3", "--cv", "3",
+              "--quiet"]
+    here = run(*common, "--out", tmp_path / "a.safetensors")
+    assert here.exit_code == 0, here.output
+    watcher = Client(scheduler)
+    try:
+        with get_task_stream(watcher) as tasks:
+            there = run(*common, "--cluster", scheduler, "--out", tmp_path / "b.safetensors")
+        assert there.exit_code == 0, there.output
+        assert len(tasks.data) >= 3  # one task per fold
+    finally:
+        watcher.close()
+    table = [line for line in here.output.splitlines() if "│" in line]
+    assert table and table == [line for line in there.output.splitlines() if "│" in line]
+
+
+def test_cv_with_stream_is_refused_in_one_line():
+    result = run("train", WINDSOR_CSV, "--target", "price", "--cv", "3", "--stream")
+    assert result.exit_code == 2 and "--cv reads the table into memory" in result.output

@@ -153,3 +153,15 @@ def test_a_lost_scheduler_is_one_clear_error_and_the_checkpoint_is_kept(tmp_path
         assert len(history) == 3
     finally:
         close(client)
+
+
+def test_divergence_is_named_and_keeps_the_last_good_weights(client):
+    from descent.errors import DivergenceError
+
+    X, y = _data()
+    net = ds.nn.MLP([3, 6, 1], activation="relu", seed=0, dtype=np.float64)
+    with pytest.raises(DivergenceError, match="epoch"):
+        ds.distributed.fit(net, da.from_array(X, chunks=60), da.from_array(y * 1e3, chunks=60),
+                           client=client, optimizer="sgd", lr=1e3, epochs=5, batch_size=60,
+                           shards=4, seed=0, verbose=False)
+    assert all(np.isfinite(p.data).all() for p in net.parameters())

@@ -80,7 +80,24 @@ def test_a_long_file_name_still_fits_with_the_temp_prefix(tmp_path: Path) -> Non
     assert target.read_bytes() == NEW
 
 
-def test_temp_file_is_hidden_and_not_matched_by_the_target_suffix(existing: Path) -> None:
+def test_temp_file_is_anonymous_while_written_on_linux(existing: Path) -> None:
+    """With O_TMPFILE the new contents have no name until complete: a kill -9 mid-write
+    (see test_kill_during_save.py) leaves nothing behind."""
+    assert atomic_module._O_TMPFILE, "Linux has O_TMPFILE"
+    seen: list[str] = []
+
+    def write(f):
+        f.write(NEW)
+        seen.extend(_listing(existing.parent))
+
+    atomic_write(existing, write)
+    assert seen == [existing.name]
+    assert existing.read_bytes() == NEW
+
+
+def test_temp_file_is_hidden_and_not_matched_by_the_target_suffix(
+        existing: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(atomic_module, "_O_TMPFILE", 0)  # as on a system without O_TMPFILE
     seen: list[str] = []
 
     def write(f):
@@ -123,7 +140,10 @@ def test_injected_failure_raises_save_error_and_keeps_old_file(
 
     def fail_on_temp(*args, **kwargs):
         # Only the save's own calls fail: pytest and the rest of the process carry on.
-        if function in ("open", "replace") and TEMP_PREFIX not in str(args[0]):
+        anonymous = function == "open" and len(args) > 1 and \
+            args[1] & atomic_module._O_TMPFILE == atomic_module._O_TMPFILE
+        if function in ("open", "replace") and TEMP_PREFIX not in str(args[0]) \
+                and not anonymous:
             return real(*args, **kwargs)
         if function == "close":
             real(*args)  # as on Linux: the descriptor is released even when close fails

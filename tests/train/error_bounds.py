@@ -94,6 +94,7 @@ class Forward:
     Ez: list[np.ndarray]
 
 
+@np.errstate(over="ignore", invalid="ignore")
 def forward(net: ds.nn.Module, X: np.ndarray, dtype: np.dtype) -> Forward:
     """The float64 forward pass of `net` on X and bounds on a dtype implementation's error."""
     u = unit_roundoff(dtype)
@@ -142,6 +143,7 @@ class Backward:
     E_grads: list[np.ndarray]
 
 
+@np.errstate(over="ignore", invalid="ignore")
 def backward(net: ds.nn.Module, fwd: Forward, y: np.ndarray, loss: str,
              dtype: np.dtype) -> Backward:
     """Loss, gradients and their error bounds for the losses the compiled step fuses."""

@@ -1,7 +1,8 @@
 """Every fast path equals the engine: hypothesis differential tests over random networks.
 
 The fast paths: the compiled training step (`descent.train.compile_step`, used by
-`ds.fit(compiled=True)`), the compiled chunked forward pass (`compile_forward`, used by
+`ds.fit(compiled=True)` and `compiled="numpy"`), whole runs of batches compiled by numba
+(`compiled="jit"`, descent.train.jit), the compiled chunked forward pass (`compile_forward`, used by
 `descent.train.predict_array`, spread over threads for many rows) and the optimizers'
 flat update (`Optimizer.step_flat`, which the compiled step calls instead of `step()`).
 Each is compared with the engine (`net(Tensor(X))`, `loss.backward()`, `step()`) over
@@ -224,6 +225,10 @@ BATCH = st.one_of(st.just(1), st.integers(1, 15).map(lambda i: 2 * i + 1),
        layout=st.sampled_from(LAYOUTS),
        optimizer=st.sampled_from(["sgd", "sgd_weight_decay", "sgd_params_reordered"]),
        held=st.booleans(), lr=st.sampled_from([1e-3, 0.1, 1.0]))
+# Weights that overflow float32 by the third step (the loss is inf on both sides).
+@example(arch_and_loss=(Arch([1, 1, 32, 1, 1], ["identity"] * 4, np.dtype(np.float32), 4.0, 121),
+                        "mse"),
+         batches=[1, 1, 1], layout="C", optimizer="sgd", held=False, lr=0.001)
 def test_compiled_step_equals_the_engine(arch_and_loss, batches, layout, optimizer, held, lr):
     """Loss, every gradient and the weights after each step, batch after batch (the
     buffers are shared between batch sizes; a larger batch than before regrows them)."""
@@ -250,6 +255,10 @@ def test_compiled_step_equals_the_engine(arch_and_loss, batches, layout, optimiz
         fwd = eb.forward(slow, X, dtype)
         assume(eb.kink_margin(slow, fwd) > 1)  # two right answers at a relu's kink
         bwd = eb.backward(slow, fwd, y, loss_name, dtype)
+        # SGD through identity layers can blow up to the dtype's overflow: both sides give
+        # inf there, which says nothing about equality; such draws are set aside.
+        big = float(np.finfo(dtype).max) / 1e4
+        assume(abs(bwd.loss) < big and all(float(np.abs(g).max()) < big for g in bwd.grads))
         note(f"batch {i}: {n} rows")
 
         if held:
@@ -368,13 +377,16 @@ def fit_cases(draw) -> FitCase:
        batch_size=st.one_of(st.just(1), st.integers(2, 9).map(lambda i: 2 * i + 1),
                             st.integers(61, 100)),
        epochs=st.integers(1, 3), layout=st.sampled_from(LAYOUTS),
-       lr=st.sampled_from([1e-3, 0.05]))
+       lr=st.sampled_from([1e-3, 0.05]), mode=st.sampled_from(["numpy", "jit"]))
 # A saturated scaled tanh in float32: 1 - a² cancels, the gradient below it is rounded
 # by 1% and SGD carries that into the weights (the tolerance allows for it).
 @example(case=FitCase(Arch([2, 1, 3, 1, 1], ["identity", "identity", "scaled_tanh", "identity"],
                            np.dtype(np.float32), 4.0, 249997), "quadratic", "sgd"),
-         rows=5, batch_size=1, epochs=1, layout="C", lr=0.05)
-def test_fit_compiled_equals_fit_on_the_engine(case, rows, batch_size, epochs, layout, lr):
+         rows=5, batch_size=1, epochs=1, layout="C", lr=0.05, mode="numpy")
+def test_fit_compiled_equals_fit_on_the_engine(case, rows, batch_size, epochs, layout, lr,
+                                               mode):
+    """`compiled="numpy"`: the NumPy plan; `"jit"`: whole runs of batches compiled by numba
+    (descent.train.jit) where it covers the case, else the plan."""
     arch = case.arch
     if case.optimizer in ADAPTIVE:
         lr = 1e-3
@@ -383,7 +395,7 @@ def test_fit_compiled_equals_fit_on_the_engine(case, rows, batch_size, epochs, l
     y = targets(rng, case.loss, arch.activations[-1], rows, arch.widths[-1], arch.dtype)
     assume(rows * epochs / batch_size <= 40)  # at most 40 steps: see the tolerance
     nets, histories, diverged = [], [], []
-    for compiled in (True, False):
+    for compiled in (mode, False):
         net = build(arch)
         try:
             histories.append(ds.fit(net, lay_out(X, layout), y, loss=case.loss,

@@ -39,7 +39,7 @@ def _group(
 
 app.command("train", epilog=train.EPILOG)(train.train)
 app.command("predict", epilog=predict.EPILOG)(predict.predict)
-app.command("descend", epilog=descend.EPILOG)(descend.descend)
+app.command("descend", epilog=descend.EPILOG, cls=descend.FormulaCommand)(descend.descend)
 app.command("explain", epilog=explain.EPILOG)(explain.explain)
 app.command("demo", epilog=demo.EPILOG)(demo.demo)
 app.command("playground", epilog=playground.EPILOG)(playground.playground)

@@ -3,7 +3,8 @@
 descent's own errors (DataError, ModelFileError, SaveError, FormulaError, DivergenceError:
 all DescentError) already name the file, line, column or setting; so do the ValueErrors
 that descent raises for bad settings, OSErrors name their path, and an ImportError of an
-optional dependency (matplotlib for plots) says what to install. Each becomes
+optional dependency (matplotlib for plots) says what to install; running out of memory
+says so. Each becomes
 `error: <message>` on stderr, on one line, and exit status 2; nothing a user can cause
 prints a traceback. Set DESCENT_DEBUG=1 to get the traceback anyway (for bug reports).
 """
@@ -76,6 +77,13 @@ def user_errors() -> Iterator[None]:
         message = _describe_os_error(error) if isinstance(error, OSError) \
             and not isinstance(error, DescentError) else str(error)
         raise fail(message) from None
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr, flush=True)
+    except MemoryError as error:
+        if os.environ.get("DESCENT_DEBUG"):
+            raise
+        detail = f": {error}" if str(error) else ""
+        raise fail(f"out of memory{detail}; try fewer rows, fewer columns or a smaller "
+                   "network") from None
+    except KeyboardInterrupt as stop:
+        # Ctrl-C: exit 130 with one line; a command may say what it kept in the message.
+        print(str(stop) or "interrupted", file=sys.stderr, flush=True)
         raise typer.Exit(INTERRUPTED) from None

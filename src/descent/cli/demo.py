@@ -125,7 +125,7 @@ def step_houses(console: Console) -> None:
                   f"more than these 11 columns, so R² stays well below 1, and this test part "
                   f"is a hard one: least squares (a straight line, fitted on the same training "
                   f"rows) scores R² {line_r2:.3f} on it. Over 5-fold cross-validation least "
-                  f"squares scores 0.660 and this network 0.673.")
+                  f"squares scores 0.660 and this recipe 0.674.")
 
 
 def step_efficient_backprop(console: Console) -> None:

@@ -10,9 +10,11 @@ import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperCommand
 
 from descent.autodiff import grad
 from descent.cli.boundary import user_errors
+from descent.cli.outputs import check_outputs
 from descent.explain.formula import parse_formula
 from descent.explain.minimize import (
     MinimizeResult,
@@ -42,6 +44,54 @@ Formulas use numbers, variables, + - * / ** and exp, log, sqrt, sin, cos, tanh, 
 relu, abs; they are parsed safely, never run as Python. Derivatives come \
 from descent's autodiff engine.
 """
+
+
+class FormulaCommand(TyperCommand):
+    """`descend`'s command: a formula that starts with a minus ("-x**2 + x**4") is the
+    FORMULA argument, not an option, whenever it is not the name of one of the options."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, formula_first(args, self.params,
+                                                     flags=ctx.help_option_names))
+
+
+def formula_first(args: list[str], params: list[Any],
+                  flags: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """`args` with a leading-minus formula moved after "--", where click reads it as the
+    positional argument; option values (`--x0 -1`) and real options stay as they are.
+
+    >>> import typer
+    >>> from descent.cli.app import app
+    >>> params = typer.main.get_command(app).commands["descend"].params
+    >>> formula_first(["-x**2 + x**4", "--x0", "-1"], params)
+    ['--x0', '-1', '--', '-x**2 + x**4']
+    """
+    takes_value: dict[str, bool] = dict.fromkeys(flags, False)
+    for p in params:
+        if p.param_type_name == "option":  # typer vendors its own click: no isinstance
+            for name in (*p.opts, *p.secondary_opts):
+                takes_value[name] = not p.is_flag and not p.count
+    kept: list[str] = []
+    formula: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            kept.extend(args[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if name in takes_value:
+            kept.append(arg)
+            if takes_value[name] and "=" not in arg and i + 1 < len(args):
+                kept.append(args[i + 1])
+                i += 1
+        elif arg.startswith("-") and len(arg) > 1 and not formula and \
+                not arg.startswith("--"):
+            formula.append(arg)  # not an option of this command: the formula
+        else:
+            kept.append(arg)
+        i += 1
+    return kept + (["--", *formula] if formula and "--" not in kept else formula)
 
 
 class Method(StrEnum):
@@ -183,6 +233,7 @@ def descend(
     """
     console = Console(soft_wrap=True, highlight=False)
     with user_errors():
+        check_outputs({"--plot": plot}, [])
         parsed = parse_formula(formula)
         start = _parse_start(x0, parsed.variables)
         if not (np.isfinite(lr) and lr > 0):

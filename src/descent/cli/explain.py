@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +14,7 @@ from rich.table import Table
 from descent.cli.boundary import user_errors
 from descent.cli.train import EMBEDDED
 from descent.data import Table as DataTable
-from descent.data import load_windsor, read_csv, read_csv_header
+from descent.data import load_windsor, read_csv_row
 from descent.data.csv_reader import sniff_delimiter
 from descent.explain.chain import chain_rule, resolve_parameter
 from descent.explain.tables import fmt, print_chain
@@ -36,25 +35,34 @@ by its name in the model (0.weight, 0.bias, 2.weight, ...). A weight W_l has sha
 """
 
 
-def _read(path: str | Path) -> DataTable:
-    """Every column as text, as `descent train` reads it (the model's schema types it)."""
-    sep = sniff_delimiter(path)
-    header = read_csv_header(path, delimiter=sep)
-    return read_csv(path, delimiter=sep, kinds=dict.fromkeys(header, "categorical"),
-                    missing="keep")
+def _load_row(csv: Path | None, row: int, model: TabularModel, extra: dict,
+              model_path: Path) -> DataTable:
+    """Row `row` (1-based) as a one-row table, from a file the user named, every column as
+    text as `descent train` reads it (the model's schema types it).
 
-
-def _load_rows(csv: Path | None, extra: dict, model_path: Path) -> DataTable:
-    if csv is not None:
-        return _read(csv)
-    data = extra.get("data")
-    if data == EMBEDDED:
+    The model's metadata only names the data it was trained on; descent never opens a path
+    written inside a model file (a crafted file could point it anywhere).
+    """
+    if csv is None:
+        if extra.get("data") != EMBEDDED:
+            name = extra.get("data")
+            trained = f" (it was trained on {name})" if isinstance(name, str) and name else ""
+            raise ValueError(f"{model_path} was not trained on the embedded data{trained}: "
+                             "give the rows with --csv FILE")
         # Name it by what it is, not by its path inside the installed package.
-        return dataclasses.replace(load_windsor(), path="windsor_housing.csv (embedded)")
-    if isinstance(data, str) and os.path.isfile(data):
-        return _read(data)
-    raise ValueError(f"{model_path} was not trained on the embedded data and its training file "
-                     f"{data!r} is not there; give the rows with --csv FILE")
+        rows = dataclasses.replace(load_windsor(), path="windsor_housing.csv (embedded)")
+        if row > len(rows):
+            raise ValueError(f"--row {row} is past the end: {rows.source} has {len(rows)} "
+                             "data rows")
+        return rows.take([row - 1])
+    try:  # one row, read once (a pipe works too), whatever the length of the file
+        one = read_csv_row(csv, row - 1, delimiter=sniff_delimiter(csv), all_text=True)
+    except IndexError as error:
+        raise ValueError(f"--row {row} is past the end: {error}") from None
+    if model.target not in one.values:
+        raise ValueError(f"{csv} has no {model.target!r} column: the chain rule needs the "
+                         "row's target to compute the cost")
+    return one
 
 
 def _parse_index(text: str | None) -> tuple[int, ...] | None:
@@ -91,8 +99,9 @@ def explain(
         "--index", show_default=False,
         help="Its entry: i,j for a weight, j for a bias [default: the first, 0,0 or 0]")] = None,
     csv: Annotated[Path | None, typer.Option(
-        "--csv", help="Take the row from this CSV (default: the data the model was trained "
-                      "on).")] = None,
+        "--csv", help="Take the row from this CSV (needed unless the model was trained on "
+                      "the embedded data: a model file never makes descent open a file).")
+    ] = None,
 ) -> None:
     """Show the chain rule for one weight of a trained model on one row of data.
 
@@ -108,14 +117,7 @@ def explain(
             resolve_parameter(model.network, param, where)
         except ValueError as error:
             raise ValueError(f"--param {param}: {error}") from None
-        rows = _load_rows(csv, extra, model_path)
-        if row > len(rows):
-            raise ValueError(f"--row {row} is past the end: {rows.source} has {len(rows)} data "
-                             "rows")
-        one = rows.take([row - 1])
-        if model.target not in one.values:
-            raise ValueError(f"{rows.source} has no {model.target!r} column: the chain rule "
-                             "needs the row's target to compute the cost")
+        one = _load_row(csv, row, model, extra, model_path)
         X = model.features(one)
         typed = one if model.schema is None else model.schema.apply(one)
         y = model.encoder.transform_target(typed)

@@ -25,6 +25,16 @@ from descent.train import predict_array
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+#: A count in every cell up to this many classes; beyond, the cells are shaded only.
+LABELLED_CLASSES = 20
+#: Class names on the axes up to this many classes; beyond, numbered ticks.
+NAMED_CLASSES = 40
+#: The confusion matrix's side stops growing here (150 dpi: 1,800 pixels).
+MAX_FIGURE_INCHES = 12.0
+
+#: Every file `write_training_plots` may write in its folder.
+PLOT_FILES = ("loss.png", "predicted_vs_actual.png", "confusion.png", "decision_boundary.png")
+
 
 def confusion_figure(y: np.ndarray, predicted: np.ndarray, classes: list[str],
                      title: str) -> Figure:
@@ -37,22 +47,33 @@ def confusion_figure(y: np.ndarray, predicted: np.ndarray, classes: list[str],
     from matplotlib.figure import Figure
 
     k = len(classes)
-    counts = np.zeros((k, k), dtype=int)
+    counts = np.zeros((k, k), dtype=np.int64)
     np.add.at(counts, (y, predicted), 1)
-    size = 2.5 + 0.45 * k
+    # The figure stops growing at a readable size (300 classes once asked for a 20,000-pixel
+    # square image); past LABELLED_CLASSES the cells are shaded only, and past
+    # NAMED_CLASSES the class names give way to numbered ticks.
+    size = min(2.5 + 0.45 * k, MAX_FIGURE_INCHES)
     fig = Figure(figsize=(size + 1.2, size), layout="constrained")
     ax = fig.add_subplot()
-    shade = ax.imshow(counts, cmap="Blues")
+    shade = ax.imshow(counts, cmap="Blues", interpolation="nearest")
     fig.colorbar(shade, ax=ax, label="rows")
-    for i in range(k):
-        for j in range(k):
-            dark = counts[i, j] > counts.max() / 2
-            ax.text(j, i, str(counts[i, j]), ha="center", va="center",
-                    color="white" if dark else "black", fontsize=9)
-    ax.set_xticks(range(k), classes, rotation=45 if k > 4 else 0)
-    ax.set_yticks(range(k), classes)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
+    if k <= LABELLED_CLASSES:
+        for i in range(k):
+            for j in range(k):
+                dark = counts[i, j] > counts.max() / 2
+                ax.text(j, i, str(counts[i, j]), ha="center", va="center",
+                        color="white" if dark else "black", fontsize=9)
+    if k <= NAMED_CLASSES:
+        ax.set_xticks(range(k), classes, rotation=45 if k > 4 else 0)
+        ax.set_yticks(range(k), classes)
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_locator(MaxNLocator(10, integer=True))
+    numbered = "" if k <= NAMED_CLASSES else " (number, in the model's class order)"
+    ax.set_xlabel(f"predicted class{numbered}")
+    ax.set_ylabel(f"true class{numbered}")
     accuracy = np.trace(counts) / max(counts.sum(), 1)
     ax.set_title(f"{title} (accuracy {accuracy:.1%})")
     return fig

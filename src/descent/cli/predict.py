@@ -11,6 +11,7 @@ import typer
 
 from descent.cli.boundary import user_errors
 from descent.cli.options import Unknown, parse_delimiter
+from descent.cli.outputs import check_outputs
 from descent.data.csv_reader import sniff_delimiter
 from descent.data.hints import command_line
 from descent.io import atomic_write
@@ -60,12 +61,16 @@ def predict(
     the scalers), then the network; regression predictions are in the target's units.
     """
     with user_errors(), command_line():
+        check_outputs({"--out": out}, [model_path, csv])
         model, _ = TabularModel.load(model_path)
         mode = None if unknown is None else unknown.value
         sep = parse_delimiter(delimiter)
         sep = sniff_delimiter(csv) if sep is None else sep
         unseen: dict[str, int] = {}
         if out is None:
+            if sys.stdout is None:  # started with stdout closed (`>&-`)
+                raise ValueError("standard output is closed: give --out FILE to write the "
+                                 "predictions to a file")
             n = write_predictions(model, csv, sys.stdout, chunk_rows=chunk_rows, unknown=mode,
                                   delimiter=sep, unseen=unseen)
             sys.stdout.flush()

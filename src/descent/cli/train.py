@@ -23,8 +23,10 @@ from descent.cli.options import (
     parse_names,
     parse_widths,
 )
+from descent.cli.outputs import check_outputs
+from descent.cli.plots import PLOT_FILES
 from descent.cli.scores_table import evaluation_table, per_class_table, schema_table, scores_table
-from descent.cli.train_big import big_mode, train_big
+from descent.cli.train_big import big_mode, fold_cluster, train_big
 from descent.data import Table, load_windsor, read_csv, read_csv_header
 from descent.data.csv_reader import sniff_delimiter
 from descent.data.datasets import WINDSOR_TARGET
@@ -34,6 +36,7 @@ from descent.tabular import recipe as defaults
 from descent.tabular.recipe import Recipe
 from descent.tabular.table_training import TrainResult, train_table
 from descent.tabular.training import recipe_summary
+from descent.train import History
 
 DEFAULT_OUT = Path("model.safetensors")
 EMBEDDED = "embedded:windsor_housing.csv"
@@ -208,7 +211,8 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final table.")] = False,
     cluster: Annotated[str | None, typer.Option(
         "--cluster", help="Train on Dask: local:4 (4 worker processes here) or a scheduler "
-                          "address such as tcp://host:8786.", show_default=False)] = None,
+                          "address such as tcp://host:8786; with --cv the folds run there "
+                          "at once.", show_default=False)] = None,
     stream: Annotated[bool | None, typer.Option(
         "--stream/--no-stream", show_default=False,
         help="Read the CSV block by block instead of whole [default: when the file would "
@@ -233,12 +237,12 @@ def train(
                              f"training rows, got {val_fraction} + {test_fraction}")
         if cv is not None and (cv == 1 or cv < 0):
             raise ValueError(f"--cv takes a number of folds >= 2, or 0 for one split; got {cv}")
-        if not out.parent.is_dir():  # say so now, not after training
-            raise ValueError(f"--out {out}: the folder {out.parent} does not exist")
+        # Every output checked now, not after training: never onto an input, never lost.
+        check_outputs({"--out": out}, [csv], {"--plots": (plots, PLOT_FILES)})
         # Streaming and cluster training read numbers without gaps: the default filling is
         # not available there, and the big path names the cell when it meets a gap.
         big_missing = "error" if missing is Missing.median else missing.value
-        if big_mode(csv, stream, cluster, big_missing, plots):
+        if big_mode(csv, stream, cluster, big_missing, plots, cv):
             assert csv is not None
             _train_big(console, csv, target, features, task, hidden, activation, loss,
                        optimizer, lr, weight_decay, epochs, batch_size, val_fraction,
@@ -263,14 +267,21 @@ def train(
             console.print(schema_table(schema, f"the columns of {source}"))
             if sys.stdout.isatty():
                 console.print("[dim]Ctrl-C stops after the current batch and keeps the model[/]")
-        result = train_table(
-            table, target, features=parse_names(features), task=task.value, recipe=recipe,
-            val_fraction=val_fraction, test_fraction=test_fraction, seed=seed,
-            missing=missing.value, unknown=unknown.value, kinds=kinds, cv=folds,
-            refit=refit, class_weight=None if class_weight is ClassWeight.none else "balanced",
-            schema=schema, verbose=not quiet,
-        )
+        try:
+            with fold_cluster(cluster if folds >= 2 else None) as fold_map:
+                result = train_table(
+                    table, target, features=parse_names(features), task=task.value,
+                    recipe=recipe, val_fraction=val_fraction, test_fraction=test_fraction,
+                    seed=seed, missing=missing.value, unknown=unknown.value, kinds=kinds,
+                    cv=folds, refit=refit,
+                    class_weight=None if class_weight is ClassWeight.none else "balanced",
+                    schema=schema, verbose=not quiet, fold_map=fold_map,
+                )
+        except KeyboardInterrupt as stop:  # Ctrl-C before a model was made: say what is kept
+            raise KeyboardInterrupt(_kept(str(stop) or "interrupted: nothing saved", out)
+                                    ) from None
         model = result.model
+        _refuse_untrained(result.history, out)
         if not quiet:
             console.print(_stopped(result))
             console.print(_describe(result.recipe, model.encoder.n_features_,
@@ -291,7 +302,8 @@ def train(
         console.print(_saved_what(result, len(table)))
         model.save(out, extra={
             "descent_version": descent.__version__,
-            "data": EMBEDDED if csv is None else str(csv.resolve()),
+            # The file's name only: a model file must never point descent at a path.
+            "data": EMBEDDED if csv is None else csv.name,
             "rows": {k: len(v) for k, v in result.splits.items()}, "seed": seed,
             "recipe": recipe_summary(result.recipe),
             "epochs_run": len(result.history),
@@ -311,6 +323,25 @@ def train(
             console.print(f"plots in {plots}: {', '.join(Path(f).name for f in files)}")
         if not quiet:
             console.print(f"done in {time.perf_counter() - start:.1f} s")
+        _say_interrupted(result.history, out)
+
+
+def _kept(message: str, out: Path) -> str:
+    return f"{message}; {out} is unchanged" if out.exists() else message
+
+
+def _refuse_untrained(history: History, out: Path) -> None:
+    """Ctrl-C before one full epoch: an untrained model must not replace a trained one."""
+    if history.interrupted and len(history) == 0:
+        raise KeyboardInterrupt(_kept("interrupted before the first epoch finished: nothing "
+                                      "saved", out))
+
+
+def _say_interrupted(history: History, out: Path) -> None:
+    """After saving what an interrupted run learned: exit 130, saying so (boundary.py)."""
+    if history.interrupted:
+        raise KeyboardInterrupt(f"interrupted after {len(history)} epoch(s); saved the model "
+                                f"to {out}")
 
 
 def _train_big(console: Console, csv: Path, target: str | None, features: str | None,
@@ -328,12 +359,13 @@ def _train_big(console: Console, csv: Path, target: str | None, features: str | 
     result = train_big(console, csv, target, parse_names(features), task.value, recipe,
                        val_fraction, test_fraction, seed, cluster, quiet)
     model = result.model
+    _refuse_untrained(result.history, out)
     if not quiet:
         console.print(_describe(result.recipe, model.encoder.n_features_,
                                 model.network.sizes[-1], 0))
     best = result.history.best_epoch
     model.save(out, extra={
-        "descent_version": descent.__version__, "data": str(csv.resolve()),
+        "descent_version": descent.__version__, "data": csv.name,
         "rows": result.rows, "seed": seed, "recipe": recipe_summary(result.recipe),
         "epochs_run": len(result.history),
         "best_epoch": None if best is None else best + 1,  # 1-based, as printed
@@ -343,6 +375,7 @@ def _train_big(console: Console, csv: Path, target: str | None, features: str | 
     console.print(f"saved the model to {out}  (use it: descent predict {out} data.csv)")
     if not quiet:
         console.print(f"done in {time.perf_counter() - start:.1f} s")
+    _say_interrupted(result.history, out)
 
 
 def _kinds(**options: str | None) -> dict[str, str]:
@@ -368,10 +401,10 @@ def _load(csv: Path | None, target: str | None, delimiter: str | None,
                              "embedded data")
         return load_windsor(), "embedded Windsor house prices", target or WINDSOR_TARGET
     sep = sniff_delimiter(csv) if delimiter is None else delimiter
-    header = read_csv_header(csv, delimiter=sep)
     if target is None:
+        header = read_csv_header(csv, delimiter=sep)
         raise ValueError(f"--target is required with a CSV file: name the column to predict "
                          f"(the columns of {csv} are {', '.join(header)})")
-    table = read_csv(csv, delimiter=sep, kinds=dict.fromkeys(header, "categorical"),
-                     missing="keep")
+    # Read once (a pipe or /dev/stdin can be read only once), every column as text.
+    table = read_csv(csv, delimiter=sep, all_text=True, missing="keep")
     return table, str(csv), target

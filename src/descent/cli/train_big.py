@@ -4,6 +4,8 @@ same model file as a table trained in memory (descent.distributed.big_table)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +16,16 @@ from descent.tabular.recipe import Recipe
 
 
 def big_mode(csv: Path | None, stream: bool | None, cluster: str | None, missing: str,
-             plots: Path | None) -> bool:
+             plots: Path | None, cv: int | None = None) -> bool:
     """Whether to train out of memory: asked for, or the file is too big to read whole.
-    Raises ValueError naming the option that does not fit."""
+    With --cv (2 folds or more) and --cluster, the table is read whole and the folds run
+    on the cluster instead. Raises ValueError naming the option that does not fit."""
     if cluster is None and stream is False:
+        return False
+    if cv is not None and cv >= 2:
+        if stream:
+            raise ValueError("--cv reads the table into memory; leave out --stream (with "
+                             "--cluster the folds run on the cluster)")
         return False
     if csv is None:
         if cluster is not None or stream:
@@ -38,6 +46,26 @@ def big_mode(csv: Path | None, stream: bool | None, cluster: str | None, missing
         raise ValueError(f"{how} does not keep the rows that --plots draws; leave out "
                          "--plots")
     return True
+
+
+@contextmanager
+def fold_cluster(cluster: str | None) -> Iterator[Any]:
+    """A `fold_map` for `train_table` that runs every fold as a task on the cluster (None
+    without one: the folds run here, one after another); the cluster is closed after."""
+    if cluster is None:
+        yield None
+        return
+    from descent.distributed import close, connect
+
+    client = connect(cluster)
+
+    def fold_map(f: Any, plans: list[Any]) -> list[Any]:
+        return client.gather(client.map(f, plans, pure=False))
+
+    try:
+        yield fold_map
+    finally:
+        close(client)
 
 
 def train_big(console: Console, csv: Path, target: str | None, features: list[str] | None,

@@ -17,7 +17,14 @@ from descent.data.arrays import as_float_batch, as_float_matrix, as_target, as_x
 from descent.data.batching import check_batch_size, iterate_minibatches, n_batches
 from descent.data.cells import MISSING_TOKENS
 from descent.data.columns import infer_kind
-from descent.data.csv_reader import iter_csv_chunks, iter_records, read_csv, read_csv_header
+from descent.data.csv_reader import (
+    iter_csv_blocks,
+    iter_csv_chunks,
+    iter_records,
+    read_csv,
+    read_csv_header,
+    read_csv_row,
+)
 from descent.data.datasets import load_digits, load_windsor, load_windsor_xy, make_moons, make_xor
 from descent.data.encoding import ColumnEncoding, TableEncoder
 from descent.data.frames import table_from_columns, table_from_frame
@@ -44,6 +51,7 @@ __all__ = [
     "fit_fill_values",
     "infer_kind",
     "infer_task",
+    "iter_csv_blocks",
     "iter_csv_chunks",
     "iter_records",
     "iterate_minibatches",
@@ -58,6 +66,7 @@ __all__ = [
     "n_batches",
     "read_csv",
     "read_csv_header",
+    "read_csv_row",
     "split_indices",
     "table_from_columns",
     "table_from_frame",

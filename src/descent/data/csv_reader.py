@@ -20,7 +20,7 @@ import numpy as np
 from descent.data.cells import looks_numeric
 from descent.data.columns import READ_MISSING, build_table
 from descent.data.hints import hint
-from descent.data.table import Table, quote_names
+from descent.data.table import CATEGORICAL, Table, quote_names
 from descent.errors import DataError
 
 #: The longest physical line read; more means a binary file or a broken export.
@@ -36,6 +36,8 @@ _SIGNATURES = (
 
 def _open(path: str | os.PathLike[str]) -> tuple[str, BinaryIO]:
     display = os.fspath(path)
+    if display == "-":  # the usual name for standard input; closing ours leaves it open
+        return "standard input", os.fdopen(os.dup(0), "rb")
     p = Path(display)
     if not p.exists():
         raise DataError(f"{display}: no such file")
@@ -213,6 +215,7 @@ def read_csv(
     expected_columns: Sequence[str] | None = None,
     kinds: Mapping[str, str] | None = None,
     missing: str = "error",
+    all_text: bool = False,
 ) -> Table:
     """Read a whole CSV file (a header line, then one row per line) into a `Table`.
 
@@ -228,6 +231,10 @@ def read_csv(
             ...); "keep" leaves gaps as NaN / None for a `TableEncoder` to fill with values it
             learned in training; "mean", "median", "most_frequent" fill the gaps from this
             file's own columns.
+
+    `all_text=True` reads every column as text ("categorical", nothing inferred), for a
+    schema to type afterwards; it spares a second read of the header, which a pipe does not
+    allow.
 
     Returns a Table of n_rows rows; `line_numbers` are the file lines of the rows.
 
@@ -256,6 +263,8 @@ def read_csv(
             rows.append(fields)
     if not rows:
         raise source.no_rows_error()
+    if all_text:
+        kinds = dict.fromkeys(source.columns, CATEGORICAL)
     return build_table(
         source.columns,
         rows,
@@ -346,7 +355,8 @@ def _block(
 
 def sniff_delimiter(path: str | os.PathLike[str]) -> str:
     """The field separator of a CSV file, judged by its header line: whichever of ",", ";",
-    tab and "|" occurs most outside quotes (ties and none: ",").
+    tab and "|" occurs most outside quotes (ties and none: ","). Input that is not a regular
+    file (a pipe, /dev/stdin, "-") is not peeked at: ",".
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
@@ -354,6 +364,10 @@ def sniff_delimiter(path: str | os.PathLike[str]) -> str:
     >>> sniff_delimiter(p)
     ';'
     """
+    if not os.path.isfile(os.fspath(path)):
+        # A pipe, a FIFO or standard input can be read only once, and the reader needs
+        # it whole: no peeking. Such input uses "," unless the caller says otherwise.
+        return ","
     display, f = _open(path)
     with f:
         first = f.readline(MAX_LINE_BYTES).decode("utf-8", errors="replace")
@@ -380,3 +394,133 @@ def read_csv_header(path: str | os.PathLike[str], *, delimiter: str = ",") -> li
     display, f = _open(path)
     with f:
         return list(_RowSource(f, display, delimiter, None).header)
+
+
+def read_csv_row(
+    path: str | os.PathLike[str],
+    row: int,
+    *,
+    delimiter: str = ",",
+    expected_columns: Sequence[str] | None = None,
+    kinds: Mapping[str, str] | None = None,
+    missing: str = "keep",
+    all_text: bool = False,
+) -> Table:
+    """One data row (0-based `row`) of a CSV file as a one-row `Table`, reading the file
+    once and holding one record at a time, so a file of any size costs one row of memory.
+
+    Give `kinds` for columns whose kind must not be guessed from one cell, or `all_text`
+    (as `read_csv`). Raises
+    IndexError naming the number of data rows when `row` is past the end, and DataError as
+    `read_csv` does.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_text("x,c\\n1,a\\n2,b\\n")
+    >>> t = read_csv_row(p, 1)
+    >>> t.values["x"].tolist(), t.line_numbers.tolist()
+    ([2.0], [3])
+    """
+    if isinstance(row, bool) or not isinstance(row, int | np.integer) or row < 0:
+        raise ValueError(f"row must be a whole number >= 0, got {row!r}")
+    display, f = _open(path)
+    with f:
+        source = _RowSource(f, display, delimiter, expected_columns)
+        count = 0
+        for line, fields in source.rows():
+            if count == row:
+                if all_text:
+                    kinds = dict.fromkeys(source.columns, CATEGORICAL)
+                return build_table(source.columns, [fields], np.array([line], np.int64),
+                                   path=display, kinds=kinds, missing=missing)
+            count += 1
+    raise IndexError(f"{display} has {count} data row{'s' if count != 1 else ''}")
+
+
+#: The most cells `iter_csv_blocks` holds at once (text cells kept for the pass-through,
+#: plus the caller's output cells): about 100 MB of Python strings.
+MAX_BLOCK_CELLS = 1_000_000
+
+
+def iter_csv_blocks(
+    path: str | os.PathLike[str],
+    columns: Sequence[str],
+    *,
+    chunk_rows: int = 10_000,
+    extra_cells: int = 0,
+    max_cells: int | None = None,
+    delimiter: str = ",",
+    kinds: Mapping[str, str] | None = None,
+    missing: str = "error",
+) -> tuple[list[str], Iterator[tuple[Table, list[list[str]]]]]:
+    """Read a CSV file once, in blocks: (header, iterator of (table, records)).
+
+    Each block's `table` holds only `columns`, parsed and checked as `iter_csv_chunks` does
+    (the other columns are never parsed, so gaps or odd text in them are not errors);
+    `records` are the block's rows as the file's stripped text fields, every column, for a
+    caller that writes them back out. The file is opened and read once, so a pipe, a FIFO
+    or /dev/stdin works. A block has at most `chunk_rows` rows, and fewer when its rows
+    are wide: rows × (columns in the file + `extra_cells`) stays under `max_cells`
+    (default `MAX_BLOCK_CELLS`), so
+    memory does not grow with the width of the file or of the caller's output per row.
+
+    Raises DataError naming the file when a column in `columns` is not in the header.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_text("x,notes\\n1,\\n2,??\\n")
+    >>> header, blocks = iter_csv_blocks(p, ["x"])
+    >>> [(t.values["x"].tolist(), records) for t, records in blocks]
+    [([1.0, 2.0], [['1', ''], ['2', '??']])]
+    """
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be a whole number >= 1, got {chunk_rows!r}")
+    if missing not in ("error", "keep"):
+        raise ValueError(f"missing must be 'error' or 'keep' when reading in blocks, got "
+                         f"{missing!r}")
+    display, f = _open(path)
+    try:
+        source = _RowSource(f, display, delimiter, columns)
+    except BaseException:
+        f.close()
+        raise
+    width = len(source.header) + max(int(extra_cells), 0)
+    budget = MAX_BLOCK_CELLS if max_cells is None else max_cells
+    rows_per_block = max(1, min(chunk_rows, budget // max(width, 1)))
+    return list(source.header), _blocks(f, source, rows_per_block, dict(kinds or {}), missing)
+
+
+def _blocks(f: BinaryIO, source: _RowSource, rows_per_block: int, kinds: dict[str, str],
+            missing: str) -> Iterator[tuple[Table, list[list[str]]]]:
+    with f:
+        m = len(source.header)
+        lines: list[int] = []
+        records: list[list[str]] = []
+        seen_rows = False
+        for line, fields in source.records:
+            if len(fields) != m:
+                raise DataError(
+                    f"{source.display}, line {line}: {len(fields)} field(s), but the header "
+                    f"(line {source.header_line}) has {m}"
+                )
+            lines.append(line)
+            records.append(fields)
+            if len(records) == rows_per_block:
+                table = _records_block(source, records, lines, kinds, missing)
+                # As in iter_csv_chunks: a kind shown by this block is fixed for the next.
+                shown = {n: k for n, k in table.kinds.items() if not table.missing_mask(n).all()}
+                kinds = {**shown, **kinds}
+                seen_rows = True
+                yield table, records
+                lines, records = [], []
+        if records:
+            yield _records_block(source, records, lines, kinds, missing), records
+        elif not seen_rows:
+            raise source.no_rows_error()
+
+
+def _records_block(source: _RowSource, records: list[list[str]], lines: list[int],
+                   kinds: dict[str, str], missing: str) -> Table:
+    rows = [[fields[j] for j in source.positions] for fields in records]
+    return build_table(source.columns, rows, np.array(lines, np.int64), path=source.display,
+                       kinds=kinds, missing=missing)

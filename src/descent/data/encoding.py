@@ -218,6 +218,15 @@ class TableEncoder:
         target_encoder = None
         if self.target is not None:
             target_encoder = TargetEncoder(self.target, self.task).fit(table)
+        if self.missing == "error":  # every column with gaps, in one message
+            gappy = [(name, np.flatnonzero(table.missing_mask(name))) for name in names]
+            gappy = [(name, rows) for name, rows in gappy if rows.size]
+            if len(gappy) > 1:
+                where = "; ".join(f"column {name!r}: {rows.size} missing, first at "
+                                  f"{table.location(rows[0])}" for name, rows in gappy)
+                raise DataError(f"{table.source}: missing values in {len(gappy)} columns ("
+                                f"{where}); fill them in, or impute them with "
+                                + hint("missing='median'", "--missing median"))
         self.columns_ = [self._fit_column(table, name) for name in names]
         self.target_encoder_ = target_encoder
         return self
@@ -479,8 +488,11 @@ def _encode_values(table: Table, column: ColumnEncoding, unknown: str) -> np.nda
     if gaps.any() and column.fill is None:
         i = int(np.flatnonzero(gaps)[0])
         raise DataError(
-            f"{table.location(i)}, column {name!r}: missing value (the encoder was fitted "
-            "with missing='error')"
+            f"{table.location(i)}, column {name!r}: missing value ("
+            + hint("the encoder was fitted with missing='error'",
+                   "the model was trained with --missing error; train it again without "
+                   "--missing error to fill gaps")
+            + ")"
         )
 
     def bad(i: int, message: str) -> DataError:

@@ -31,6 +31,10 @@ from descent.data.table import NUMERIC, Table
 from descent.errors import DataError, NotFittedError
 
 MAX_AUTO_CLASSES = 10
+#: The most classes a classification target may have, in training and in a model file: a
+#: network's output layer, its predictions and a prediction file all grow with it, and a
+#: target with more distinct values is an identifier or a number, not a set of classes.
+MAX_CLASSES = 10_000
 TASKS = ("regression", "classification")
 
 Label = str | int | float
@@ -169,6 +173,12 @@ class TargetEncoder:
                     f"{table.source}, target column {self.column!r}: only one class "
                     f"({classes[0]!r}); classification needs at least 2"
                 )
+            if len(classes) > MAX_CLASSES:
+                raise DataError(
+                    f"{table.source}, target column {self.column!r}: {len(classes):,} "
+                    f"distinct values, more than the {MAX_CLASSES:,} classes descent trains "
+                    "on (an identifier? for numbers use --task regression)"
+                )
             self.classes_ = classes
         else:
             self.classes_ = None
@@ -263,6 +273,9 @@ class TargetEncoder:
         classes = None
         if task == "classification":
             raw = meta.array(d["classes"], f"{where}: classes", min_length=2)
+            if len(raw) > MAX_CLASSES:
+                raise meta.fail(f"{where}: classes", f"{len(raw):,} classes, more than the "
+                                f"{MAX_CLASSES:,} descent allows")
             classes = []
             for i, c in enumerate(raw):
                 if isinstance(c, str):

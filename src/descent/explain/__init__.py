@@ -26,7 +26,7 @@ from descent.explain.deltas import (
     two_node_network,
 )
 from descent.explain.descent_plots import plot_descent
-from descent.explain.diagnostics import Diagnostics, saturated_fraction
+from descent.explain.diagnostics import Diagnostics, learning_notes, saturated_fraction
 from descent.explain.formula import Formula, parse_formula
 from descent.explain.graph import GraphvizNotFoundError, graph_nodes, to_dot, to_svg
 from descent.explain.minimize import (
@@ -65,6 +65,6 @@ __all__ = [
     "linear_collapse_demo", "loss_gradient", "minimize", "newton", "parse_formula",
     "plot_decision_boundary", "plot_descent", "plot_gradient_norms", "plot_loss",
     "plot_predicted_vs_actual", "print_chain", "print_two_node", "render_chain", "render_deltas",
-    "render_two_node", "resolve_parameter", "saturated_fraction", "save_figure", "to_dot",
-    "to_svg", "two_node_network", "two_node_text",
+    "render_two_node", "resolve_parameter", "learning_notes", "saturated_fraction",
+    "save_figure", "to_dot", "to_svg", "two_node_network", "two_node_text",
 ]

@@ -20,6 +20,7 @@ import numpy as np
 from descent.autodiff import Tensor, no_grad
 from descent.explain.formula import Formula
 from descent.explain.minimize import MinimizeResult, gradient_descent, grid_search, newton
+from descent.explain.training_plots import write_figure
 
 _FORMATS = (".png", ".svg")
 _REGIME_COLOURS = {"converged": "#1a7f37", "too_slow": "#b35900", "diverging": "#c62828",
@@ -207,7 +208,7 @@ def plot_descent(
     fig.legend(handles, labels, loc="outside lower center", fontsize=9, frameon=False,
                ncol=len(labels) if len(rates) > 1 else 2)
     if path is not None:
-        fig.savefig(path, format=suffix[1:], dpi=110)
+        write_figure(fig, path, suffix[1:], dpi=110)
     return fig
 
 

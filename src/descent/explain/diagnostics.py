@@ -19,20 +19,38 @@ and, when a `probe` batch X is given, for each sigmoid/tanh layer (keys "a1", "a
 
 Saturation needs a probe because callbacks do not see the batches; pass a fixed
 sample of the training inputs (a few hundred rows is plenty).
+
+When training learned nothing for a reason the network shows, `notes()` says which, in
+words: sigmoid/tanh layers saturated, a relu layer dead, the gradient vanishing before
+the first layer, weights that barely move. `learning_notes` checks a trained network
+this way without a callback (one probe batch forward and backward), and adds a note when
+every row gets the same prediction. With a probe, the callback adds its notes to the
+History's `notes` at the end of `fit`; `descent train` and the estimators add
+`learning_notes` to theirs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from descent.autodiff import Tensor, no_grad
 from descent.explain.deltas import DenseLayer, dense_layers
-from descent.nn import ACTIVATIONS, Module
+from descent.nn import ACTIVATIONS, Loss, Module
 from descent.train.callbacks import Callback
 
 _SCALED_TANH_MAX = 1.7159
+
+# When a layer is worth a note: most of it flat, all of it dead, a gradient 10⁴ times
+# smaller at the first layer than at the last, weights moving by less than 10⁻⁶ an epoch.
+# Sound training stays far from each (tests/explain/test_learning_notes.py).
+SATURATED = 0.9
+DEAD = 1.0
+VANISHED = 1e-4
+STILL = 1e-6
+PROBE_ROWS = 512
 
 
 def saturated_fraction(name: str, a: np.ndarray, margin: float = 0.01) -> float | None:
@@ -162,6 +180,64 @@ class Diagnostics(Callback):
         if self.probe is not None and self._layers is not None:
             self._record_saturation()
 
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+        """Add `notes()` to the History of the `fit` this callback watched (with a probe)."""
+        run = getattr(self, "run", None)
+        if run is not None and self.probe is not None and self.epochs:
+            notes = getattr(run.history, "notes", None)
+            if notes is not None:
+                notes.extend(n for n in self.notes() if n not in notes)
+
+    def record_probe(self) -> None:
+        """Record saturation and dead units on the probe now (also done every epoch)."""
+        self._watch()
+        if self.probe is not None and self._layers is not None:
+            self._record_saturation()
+
+    def notes(self) -> list[str]:
+        """Why this network may learn little, from the latest records: one sentence per
+        finding (saturated or dead layers, vanishing gradient, weights that barely move);
+        empty when nothing stands out.
+
+        >>> import numpy as np, descent as ds
+        >>> net = ds.nn.MLP([2, 8, 1], activation="sigmoid", seed=0)
+        >>> diag = Diagnostics(probe=np.full((4, 2), 500.0), model=net)
+        >>> diag.record_probe(); diag.notes()[0][:40]
+        'layer 1: 100% of its sigmoid outputs lie'
+        """
+        notes: list[str] = []
+        for key, values in self.saturation.items():
+            if values and values[-1] >= SATURATED:
+                act = self.activations.get(key, "sigmoid")
+                m = self.margin
+                flat = {"sigmoid": f"below {m:g} or above {1 - m:g}",
+                        "tanh": f"beyond ±{1 - m:g}"}.get(
+                    act, f"beyond ±{_SCALED_TANH_MAX * (1 - m):.4g}")
+                notes.append(
+                    f"layer {key[1:]}: {values[-1]:.0%} of its {act} outputs lie {flat}, where "
+                    f"the derivative is nearly 0, so almost no gradient passes (saturation); "
+                    f"standardize the inputs, start from smaller weights or lower the rate")
+        for key, values in self.dead.items():
+            if values and values[-1] >= DEAD:
+                notes.append(
+                    f"layer {key[1:]}: every relu unit outputs 0 for every row (a dead layer): "
+                    f"relu'(z) = 0 there, so no gradient reaches the layers below it; lower "
+                    f"the rate, or use leaky_relu")
+        keys = list(self.grad_norm)
+        if len(keys) >= 2 and self.epochs:
+            first, last = self.grad_norm[keys[0]][-1], self.grad_norm[keys[-1]][-1]
+            if np.isfinite(first) and np.isfinite(last) and last > 0 and first / last < VANISHED:
+                notes.append(
+                    f"the gradient reaching the first layer is {first / last:.1e} times the "
+                    f"last layer's (‖∂C/∂W1‖ = {first:.2g}, ‖∂C/∂W{len(keys)}‖ = {last:.2g}): "
+                    f"each layer multiplies δ by f'(z), and the first layers barely learn "
+                    f"(vanishing gradient)")
+        moved = [v[-1] for v in self.epoch_update_ratio.values() if v and np.isfinite(v[-1])]
+        if moved and max(moved) < STILL:
+            notes.append(f"the weights barely moved in the last epoch (‖ΔW‖/‖W‖ at most "
+                         f"{max(moved):.1e}): the rate may be too small")
+        return notes
+
     def _record_saturation(self) -> None:
         layers = self._layers or []
         a = Tensor(self.probe.astype(layers[0].linear.weight.dtype, copy=False))
@@ -197,3 +273,101 @@ class Diagnostics(Callback):
 def _ratio(change: np.ndarray, weight: np.ndarray) -> float:
     size = float(np.linalg.norm(weight))
     return float(np.linalg.norm(change)) / size if size > 0 else float("nan")
+
+
+def learning_notes(model: Module, X: Any, y: Any, loss: Loss, *, lr: float | None = None,
+                   plain_steps: bool = False, margin: float = 0.01) -> list[str]:
+    """Notes on why a trained network learned little, read from the network itself.
+
+    X (N, d) and y are (a sample of) the training rows; the first PROBE_ROWS are used.
+    One forward pass records saturation and dead relu units (`Diagnostics`), one backward
+    pass of `loss` the gradient of each layer; the parameters' `.grad` are left as they
+    were. Adds a note when every row gets the same prediction, and one that says training
+    learned nothing when the network's loss on these rows is no better than that of the
+    best constant prediction; then, if nothing in the network blocks learning outright,
+    it gives the numbers to judge by: how much of the gradient reaches the first layer,
+    and (with the learning rate `lr`, and `plain_steps` for SGD-like rules whose step is
+    lr·gradient) how far one step moves the first layer's weights. Returns [] for a
+    network that shows nothing wrong.
+
+    >>> import numpy as np, descent as ds
+    >>> net = ds.nn.MLP([2, 4, 1], activation="relu", seed=0)
+    >>> net[0].bias.data[...] = -100.0          # every hidden unit off for every row
+    >>> X = np.random.default_rng(0).normal(size=(50, 2)); y = X.sum(axis=1)
+    >>> [n.split(":")[0] for n in learning_notes(net, X, y, ds.nn.get_loss("mse"))]
+    ['training learned nothing', 'every row gets the same prediction', 'layer 1']
+    """
+    from descent.train.divergence import constant_prediction_loss
+
+    X = np.asarray(X)[:PROBE_ROWS]
+    y = np.asarray(y)[:PROBE_ROWS]
+    if not len(X):
+        return []
+    notes: list[str] = []
+    params = model.parameters()
+    dtype = params[0].dtype if params else np.dtype(np.float64)
+    saved = [p.grad for p in params]
+    try:
+        out = model(Tensor(X.astype(dtype, copy=False)))
+        rows = out.data.reshape(len(X), -1)
+        for p in params:
+            p.grad = None
+        C = loss(out, y)
+        baseline = constant_prediction_loss(loss, y, rows.shape[1])
+        if baseline is not None and np.isfinite(C.data) and float(C.data) >= 0.98 * baseline:
+            notes.append(f"training learned nothing: its loss on the training rows "
+                         f"({float(C.data):.4g}) is no better than a constant "
+                         f"prediction's ({baseline:.4g})")
+        why = ""
+        if len(X) > 1 and np.all(np.ptp(rows, axis=0) <= 1e-6 * (np.abs(rows).max() + 1e-30)):
+            if np.all(np.ptp(X.reshape(len(X), -1), axis=0) == 0):
+                why = (" because every input column is the same for every row (after "
+                       "scaling; values too large for float arithmetic, like 1e200, end "
+                       "that way)")
+            notes.append("every row gets the same prediction: the network ignores its "
+                         f"inputs{why}")
+        if np.isfinite(C.data):
+            C.backward()
+        diag = Diagnostics(probe=X, model=model, margin=margin)
+        diag.record_probe()
+        diag.epochs.append(0)
+        for key, p in diag._weights.items():
+            diag.grad_norm[key].append(float(np.linalg.norm(p.grad)) if p.grad is not None
+                                       else float("nan"))
+        found = diag.notes()
+        if why:  # constant inputs give W1 no gradient; that is not a vanishing gradient
+            found = [n for n in found if not n.startswith("the gradient reaching")]
+        notes.extend(found)
+        if notes and notes[0].startswith("training learned nothing") and len(notes) == 1:
+            notes.append(_why_slow(diag, lr if plain_steps else None))
+    finally:
+        for p, g in zip(params, saved, strict=True):
+            p.grad = g
+    return _unique(notes)
+
+
+def _why_slow(diag: Diagnostics, lr: float | None) -> str:
+    """The gradient at the first layer and the size of one step there, in one sentence."""
+    keys = list(diag.grad_norm)
+    first_w = diag._weights[keys[0]]
+    g1 = diag.grad_norm[keys[0]][-1]
+    text = "nothing in the network blocks learning outright"
+    if len(keys) >= 2:
+        last = diag.grad_norm[keys[-1]][-1]
+        squashing = [a for a in diag.activations.values() if a in ("sigmoid", "tanh",
+                                                                  "scaled_tanh")]
+        text += (f"; the gradient reaching the first layer is {g1 / last:.1e} times the last "
+                 f"layer's" if last > 0 else "")
+        if squashing:
+            text += (f" (each of its {len(squashing)} {squashing[0]} layers multiplies δ by "
+                     f"f'(z) <= {'1/4' if squashing[0] == 'sigmoid' else '1'})")
+    size = float(np.linalg.norm(first_w.data))
+    if lr is not None and size > 0:
+        text += (f"; at learning rate {lr:g} one step moves the first layer's weights by "
+                 f"about {lr * g1 / size:.1e} of their size: a larger rate, more epochs or "
+                 f"an adaptive optimizer (adam) may get it moving")
+    return text
+
+
+def _unique(notes: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(notes))

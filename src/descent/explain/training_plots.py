@@ -44,8 +44,21 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 150) -> st
     if suffix not in FORMATS:
         raise ValueError(f"cannot tell the image format of {out!r}: use a name ending in "
                          f"{', '.join(FORMATS)}")
-    fig.savefig(out, format=suffix[1:], dpi=dpi)
+    write_figure(fig, out, suffix[1:], dpi)
     return out
+
+
+def write_figure(fig: Figure, path: str | os.PathLike[str], fmt: str, dpi: int) -> None:
+    """Render `fig` in memory, then write the file atomically: a full disk or a crash
+    leaves the previous picture (or none), never a truncated one, and the SaveError names
+    `path`."""
+    import io
+
+    from descent.io.atomic import atomic_write
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, dpi=dpi)
+    atomic_write(path, buffer.getbuffer())
 
 
 def _finish(fig: Figure, path: str | os.PathLike[str] | None) -> Figure:

@@ -3,9 +3,14 @@
 The new contents go to a temporary file in the target's folder (same file system, so the
 final rename is atomic), are flushed and fsynced, then `os.replace`d onto the target, and
 the folder is fsynced so the rename itself survives a power cut. A crash at any moment
-leaves either the complete old file or the complete new one; at worst a stray temporary
-file whose name starts with `TEMP_PREFIX` (hidden, and never ending in the target's
-suffix, so globs such as ``*.safetensors`` do not pick it up).
+leaves either the complete old file or the complete new one.
+
+On Linux the temporary file is anonymous (O_TMPFILE) until the moment it is complete: a
+process killed while writing, even by SIGKILL, leaves nothing behind, because the kernel
+frees a file that has no name. Elsewhere (or on a file system without O_TMPFILE) it is a
+named file whose name starts with `TEMP_PREFIX` (hidden, and never ending in the target's
+suffix, so globs such as ``*.safetensors`` do not pick it up), removed on any exception,
+Ctrl-C included.
 """
 
 from __future__ import annotations
@@ -62,6 +67,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | bytearray | memoryv
         _copy_mode(fd, target)
         _write(fd, data)
         os.fsync(fd)
+        if tmp is None:  # anonymous until now: give it a name for the atomic rename
+            tmp = _link_anonymous(fd, target)
         closing, fd = fd, -1
         os.close(closing)  # close can report a deferred write error (NFS, quotas)
         os.replace(tmp, target)
@@ -86,7 +93,44 @@ def _resolve_target(path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def _create_temp(target: Path) -> tuple[int, str]:
+_O_TMPFILE = getattr(os, "O_TMPFILE", 0)
+_PROC_FD = "/proc/self/fd"
+# Errors meaning "this file system (or kernel) has no O_TMPFILE": use a named file instead.
+_NO_TMPFILE = {errno.EOPNOTSUPP, errno.ENOTSUP, errno.EISDIR, errno.EINVAL, errno.ENOENT}
+
+
+def _create_temp(target: Path) -> tuple[int, str | None]:
+    """An open file descriptor for the new contents, and its name (None: anonymous)."""
+    if _O_TMPFILE and os.path.isdir(_PROC_FD):
+        try:
+            return os.open(target.parent, _O_TMPFILE | os.O_WRONLY | _O_CLOEXEC, 0o666), None
+        except OSError as exc:
+            if exc.errno not in _NO_TMPFILE:
+                raise
+    return _create_named_temp(target)
+
+
+def _link_anonymous(fd: int, target: Path) -> str:
+    """Give the complete anonymous file a temporary name in the target's folder."""
+    stem = target.name[:100]
+    # linkat(AT_SYMLINK_FOLLOW) through /proc/self/fd: os.link uses plain link() (which
+    # does not follow the magic link) unless a directory fd is given.
+    proc = os.open(_PROC_FD, os.O_RDONLY | os.O_DIRECTORY | _O_CLOEXEC)
+    try:
+        for _ in range(100):
+            tmp = str(target.parent / f"{TEMP_PREFIX}{stem}.{secrets.token_hex(4)}")
+            try:
+                os.link(str(fd), tmp, src_dir_fd=proc, follow_symlinks=True)
+                return tmp
+            except FileExistsError:
+                continue
+    finally:
+        with contextlib.suppress(OSError):  # the link is made; a failed close changes nothing
+            os.close(proc)
+    raise FileExistsError(errno.EEXIST, "could not pick a free temporary file name", str(target))
+
+
+def _create_named_temp(target: Path) -> tuple[int, str]:
     # Our own O_EXCL open (not mkstemp) so the kernel applies the umask to mode 0o666 and the
     # new file gets the same permissions a plain open() would have given it.
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY | _O_CLOEXEC

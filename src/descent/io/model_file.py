@@ -274,6 +274,10 @@ def _check_args(kind: str | None, max_header_bytes: int) -> None:
 
 
 def _open(path: str | os.PathLike[str]) -> BinaryIO:
+    # open(1) would read file descriptor 1 and close it: only paths name files here.
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"a model file is named by a path (str or os.PathLike), got "
+                        f"{type(path).__name__} {short_repr(path)}")
     try:
         return open(path, "rb")  # the caller's `with` closes it
     except FileNotFoundError:

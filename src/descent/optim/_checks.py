@@ -45,13 +45,21 @@ def unit_interval(owner: str, name: str, value: object) -> float:
     return x
 
 
+#: The largest count taken: beyond it a count no longer converts to float exactly (and a
+#: state read from a file with such a count is not one descent wrote).
+MAX_COUNT = 2**53
+
+
 def integer(owner: str, name: str, value: object, minimum: int) -> int:
-    """An integer >= minimum (floats such as 10.0 are refused: counts are counts)."""
+    """An integer in [minimum, MAX_COUNT] (floats such as 10.0 are refused: counts are
+    counts)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{owner}: {name} must be an integer, got {value!r}")
     n = int(value)
     if n < minimum:
         raise ValueError(f"{owner}: {name} must be >= {minimum}, got {value!r}")
+    if n > MAX_COUNT:
+        raise ValueError(f"{owner}: {name} must be at most 2**53, got {value!r}")
     return n
 
 

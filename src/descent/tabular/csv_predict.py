@@ -6,11 +6,12 @@ added on the right: for classification one `probability_<class>` column per clas
 with `repr`, the shortest text that reads back as the same float64, so predictions read
 from the file equal the in-memory model's exactly.
 
-Two readers walk the file in step: `descent.data.iter_csv_chunks` parses blocks of rows
-(with the model's column kinds, and its errors naming line and column), and
-`descent.data.iter_records` yields the same records as text for the pass-through. Each
-record's starting line is checked against the parsed row's, so the two can never drift
-apart silently.
+The file is read once (`descent.data.iter_csv_blocks`: a pipe, a FIFO or /dev/stdin
+works): each block gives the rows' text for the pass-through and a table of the columns
+the model uses, parsed with the model's column kinds; the other columns are never parsed,
+so an empty target column or odd text in a column the model ignores is no error. Blocks
+shrink as rows widen (many columns, or many classes), so memory stays bounded by the
+block, not by the width of the file or of the output; rows are written one at a time.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import csv
 import os
 from typing import TextIO
 
-from descent.data import iter_csv_chunks, iter_records, read_csv_header
-from descent.errors import DataError
+import numpy as np
+
+from descent.data import iter_csv_blocks
 from descent.tabular.model import Prediction, TabularModel
 
 DEFAULT_CHUNK_ROWS = 10_000
@@ -49,12 +51,18 @@ def output_columns(model: TabularModel, header: list[str]) -> list[str]:
     return names
 
 
-def _cells(prediction: Prediction, task: str) -> list[list[str]]:
+def _write_rows(writer: csv.writer, records: list[list[str]], prediction: Prediction,
+                task: str) -> None:
+    """Each record with its prediction cells, one row at a time (no block-sized list of
+    strings: a block of a many-class model would hold rows × classes of them)."""
     if task == "regression":
-        return [[repr(float(v))] for v in prediction.values]
+        for fields, value in zip(records, prediction.values.tolist(), strict=True):
+            writer.writerow([*fields, repr(value)])
+        return
     assert prediction.probabilities is not None
-    return [[repr(float(p)) for p in probs] + [str(label)]
-            for probs, label in zip(prediction.probabilities, prediction.values, strict=True)]
+    probabilities = np.asarray(prediction.probabilities, dtype=np.float64)
+    for fields, probs, label in zip(records, probabilities, prediction.values, strict=True):
+        writer.writerow([*fields, *map(repr, probs.tolist()), str(label)])
 
 
 def write_predictions(model: TabularModel, path: str | os.PathLike[str], out: TextIO, *,
@@ -88,33 +96,20 @@ def write_predictions(model: TabularModel, path: str | os.PathLike[str], out: Te
     'predicted_price'
     """
     display = os.fspath(path)
-    header = read_csv_header(display, delimiter=delimiter)
-    absent = [c for c in model.input_columns if c not in header]
-    if absent:
-        raise DataError(f"{display}: missing column(s) {', '.join(map(repr, absent))} that the "
-                        f"model was trained on; the file has {', '.join(map(repr, header))}")
     encoder = model.encoder
     keep_gaps = model.schema is not None or encoder.missing != "error"
-    chunks = iter_csv_chunks(display, chunk_rows, delimiter=delimiter,
-                             expected_columns=model.input_columns,
-                             kinds=model.reader_kinds(),
-                             missing="keep" if keep_gaps else "error")
-    records = iter_records(display, delimiter=delimiter)
-    next(records)  # the header
+    n_out = len(model.classes or []) + 1 if model.task == "classification" else 1
+    header, blocks = iter_csv_blocks(display, model.input_columns, chunk_rows=chunk_rows,
+                                     extra_cells=2 * n_out, delimiter=delimiter,
+                                     kinds=model.reader_kinds(),
+                                     missing="keep" if keep_gaps else "error")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*header, *output_columns(model, header)])
     n = 0
-    for table in chunks:
-        prediction = model.predict(table, unknown=unknown)
+    for table, records in blocks:
+        _write_rows(writer, records, model.predict(table, unknown=unknown), model.task)
         if unseen is not None:
             for name, count in model.unseen_counts(table).items():
                 unseen[name] = unseen.get(name, 0) + count
-        for line, cells in zip(table.line_numbers, _cells(prediction, model.task), strict=True):
-            start, fields = next(records)
-            if start != int(line):  # the two readers disagree: never write a shifted row
-                raise DataError(f"{display}, line {line}: could not pair the row with its "
-                                f"text (found line {start}); is the file being changed?")
-            writer.writerow([*fields, *cells])
         n += len(table)
     return n
-

@@ -18,8 +18,10 @@ import numpy as np
 from descent.data import Standardizer, Table, TableEncoder
 from descent.data.schema import Schema
 from descent.errors import DataError, ModelFileError
+from descent.io.container import short_repr as short
 from descent.io.models import load_model, save
 from descent.nn import Module
+from descent.tabular.recipe import TASK_LOSSES
 from descent.train import predict_array
 
 FORMAT = "descent.TabularModel"
@@ -165,6 +167,12 @@ class TabularModel:
             y_scaler = (None if pre["y_scaler"] is None
                         else Standardizer.from_dict(pre["y_scaler"], f"{source}: y_scaler"))
             task, loss = pre["task"], pre["loss"]
+            # Every field is checked here, on load, not where it is first used.
+            if not isinstance(task, str) or task not in TASK_LOSSES:
+                raise ModelFileError(f"{source}: unknown task {short(task)}")
+            if not isinstance(loss, str) or loss not in TASK_LOSSES[task]:
+                raise ModelFileError(f"{source}: loss {short(loss)} does not fit {task}; "
+                                     f"expected one of {', '.join(TASK_LOSSES[task])}")
             schema = (None if pre.get("schema") is None
                       else Schema.from_dict(pre["schema"], f"{source}: schema"))
         except KeyError as missing:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from difflib import get_close_matches
 from typing import Any
@@ -282,6 +283,7 @@ def train_table(
     schema: Schema | None = None,
     class_weight: str | None = None,
     verbose: bool | int = True,
+    fold_map: Callable[[Callable[[Any], Any], list[Any]], list[Any]] | None = None,
 ) -> TrainResult:
     """Train a network on `table` to predict column `target`; see the module doc.
 
@@ -312,6 +314,10 @@ def train_table(
             epochs that validation chose (the median over the folds' best epochs).
         class_weight: "balanced" weighs each class equally in the loss (imbalanced data).
         verbose: show training progress.
+        fold_map: with `cv`, a function `fold_map(f, plans)` returning `[f(p) for p in
+            plans]`, computed however it likes (`descent train --cv 5 --cluster local:4`
+            maps the folds over a Dask cluster); the folds' seeds and rows are fixed
+            beforehand, so the result is the same as the folds run one after another.
 
     Raises DataError for data that cannot be used (naming file, line, column; every
     failing column at once) and ValueError for bad settings (naming the setting).
@@ -363,17 +369,36 @@ def train_table(
         parts = {"train": np.arange(len(table)), "validation": np.zeros(0, np.int64),
                  "test": np.zeros(0, np.int64)}
         method = f"{cv}-fold cross-validation"
-        for k, (train_rows, eval_rows) in enumerate(folds):
+        planned = []
+        for k, (train_rows, _) in enumerate(folds):
             fit_rows, val_rows = train_rows, None
             if early:
                 sub = None if labels is None else labels[train_rows]
                 fit_i, val_i = validation_split(len(train_rows), val_fraction, rng, sub)
                 fit_rows, val_rows = train_rows[fit_i], train_rows[val_i]
-            if verbose:
-                print(f"fold {k + 1} of {cv}", flush=True)
-            fit = _fit_rows(typed, target, task, recipe, fit_rows, val_rows,
-                            seed=None if seed is None else seed + k, verbose=verbose,
-                            **options)
+            planned.append((k, fit_rows, val_rows))
+        fitted: list[_Fit] | None = None
+        if fold_map is not None:  # every fold at once (e.g. on a Dask cluster)
+            def fit_fold(plan: tuple[int, np.ndarray, np.ndarray | None]) -> _Fit:
+                k, fit_rows, val_rows = plan
+                return _fit_rows(typed, target, task, recipe, fit_rows, val_rows,
+                                 seed=None if seed is None else seed + k, verbose=False,
+                                 **options)
+
+            fitted = list(fold_map(fit_fold, planned))
+        for k, (train_rows, eval_rows) in enumerate(folds):
+            _, fit_rows, val_rows = planned[k]
+            if fitted is not None:
+                fit = fitted[k]
+            else:
+                if verbose:
+                    print(f"fold {k + 1} of {cv}", flush=True)
+                fit = _fit_rows(typed, target, task, recipe, fit_rows, val_rows,
+                                seed=None if seed is None else seed + k, verbose=verbose,
+                                **options)
+            if fit.history.interrupted:  # Ctrl-C: stop here, not after every other fold
+                raise KeyboardInterrupt(f"interrupted during fold {k + 1} of {cv} of the "
+                                        "cross-validation: nothing saved")
             fits.append(fit)
             evaluation_folds.append(_fold_scores(fit.model, typed, train_rows, eval_rows,
                                                  task, n_classes, class_weight, pooled))
@@ -385,6 +410,9 @@ def train_table(
         fit = _fit_rows(typed, target, task, recipe, parts["train"],
                         parts["validation"] if early else None, seed=seed, verbose=verbose,
                         **options)
+        if fit.history.interrupted and not len(fit.history):
+            raise KeyboardInterrupt("interrupted before the first epoch finished: nothing "
+                                    "saved")
         fits.append(fit)
         y_train = fit.model.encoder.transform_target(typed.take(parts["train"]))
         for name in ("train", "validation", "test"):
@@ -417,13 +445,15 @@ def train_table(
                                 int(sum(len(e) for _, e in folds)))
 
     notes = _notes(fits, recipe, task, labels, classes, class_weight)
+    if task == "classification" and not cv and labels is not None:
+        notes.extend(_held_out_notes(parts, labels, classes or []))
     chosen = int(np.median([_epochs_used(f.history) for f in fits]))
     decays = [f.weight_decay for f in fits if f.weight_decay is not None]
     if recipe.weight_decay is None and decays:  # the decay validation chose most often
         recipe = replace(recipe, weight_decay=max(decays, key=decays.count))
     final = fits[0]
     refit_epochs = None
-    if refit:
+    if refit and not final.history.interrupted:  # after Ctrl-C, no second training
         refit_epochs = max(1, chosen)
         if verbose:
             print(f"refit on all {len(table)} rows for {refit_epochs} epochs", flush=True)
@@ -434,6 +464,7 @@ def train_table(
             typed, unknown="ignore"))
         data = {"train": (X_all, final.model.encoder.transform_target(typed))}
     seconds = sum(f.seconds for f in fits) + (final.seconds if refit else 0.0)
+    notes.extend(n for n in final.history.notes if n not in notes)  # why it learned nothing
     return TrainResult(final.model, final.history, parts, scores, recipe, seconds, notes,
                        data, evaluation=evaluation, schema=schema, refit_epochs=refit_epochs,
                        evaluated_history=fits[0].history, chosen_epochs=chosen)
@@ -487,6 +518,27 @@ def _fold_scores(model: TabularModel, typed: Table, train_rows: np.ndarray,
     linear = _linear_scores(model, typed, train_rows, eval_rows, task, n_classes,
                             class_weight)
     return {"network": split.model, "linear": linear, "baseline": split.baseline}
+
+
+def _held_out_notes(parts: dict[str, np.ndarray], labels: np.ndarray,
+                    classes: list) -> list[str]:
+    """A classifier's held-out parts that cannot say how well it does: no test part at
+    all, or parts that lack some classes. `labels`: every row's class index."""
+    if not len(parts["test"]):
+        return ["no rows were held out for testing (test fraction 0): every score above "
+                "comes from rows the model was fitted on or tuned with"]
+    notes = []
+    for name in ("validation", "test"):
+        y = labels[parts[name]]
+        if len(y):
+            absent = [str(c) for i, c in enumerate(classes) if not np.any(y == i)]
+            if absent:
+                shown = ", ".join(absent[:5]) + (" ..." if len(absent) > 5 else "")
+                notes.append(f"the {name} part has {len(y)} row"
+                             f"{'s' if len(y) != 1 else ''} and none of class "
+                             f"{shown} ({len(absent)} of {len(classes)}): its scores say "
+                             f"nothing about those classes")
+    return notes
 
 
 def _check_column(table: Table, target: str) -> None:

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from descent.nn import Module
+from descent.explain.diagnostics import learning_notes
+from descent.nn import Module, get_loss
 from descent.optim import Optimizer, get_optimizer
 from descent.tabular.ensemble import merge_networks
 from descent.tabular.recipe import WEIGHT_DECAYS, Recipe, build_network
@@ -103,12 +104,15 @@ def train_network(
         if validation_data is None:
             recipe = replace(recipe, weight_decay=WEIGHT_DECAYS[0])
         else:  # one network per candidate decay; the lowest validation loss wins
-            tries = [train_network(X, y, replace(recipe, weight_decay=decay, ensemble=1),
-                                   task=task, n_outputs=n_outputs,
-                                   validation_data=validation_data,
-                                   sample_weight=sample_weight, seed=seeds[0],
-                                   verbose=verbose, epochs=epochs, stopping=stopping)
-                     for decay in WEIGHT_DECAYS]
+            tries = []
+            for i, decay in enumerate(WEIGHT_DECAYS):
+                tries.append(train_network(
+                    X, y, replace(recipe, weight_decay=decay, ensemble=1), task=task,
+                    n_outputs=n_outputs, validation_data=validation_data,
+                    sample_weight=sample_weight, seed=seeds[0], verbose=verbose,
+                    epochs=epochs, stopping=stopping))
+                _stop_if_interrupted(tries[-1], f"while choosing the weight decay (network "
+                                                f"{i + 1} of {len(WEIGHT_DECAYS)})")
             best = int(np.argmin([min(t.history["val_loss"]) for t in tries]))
             recipe = replace(recipe, weight_decay=WEIGHT_DECAYS[best])
             first = tries[best]
@@ -117,12 +121,14 @@ def train_network(
     if model is None and k > 1:
         # k networks from k seeds, trained alike, merged into one that outputs their mean
         runs = [] if first is None else [first]
-        runs += [train_network(X, y, replace(recipe, ensemble=1), task=task,
-                               n_outputs=n_outputs, validation_data=validation_data,
-                               sample_weight=sample_weight, seed=member_seed,
-                               verbose=verbose if not runs else False, epochs=epochs,
-                               stopping=stopping)
-                 for member_seed in seeds[len(runs):]]
+        for member_seed in seeds[len(runs):]:
+            runs.append(train_network(X, y, replace(recipe, ensemble=1), task=task,
+                                      n_outputs=n_outputs, validation_data=validation_data,
+                                      sample_weight=sample_weight, seed=member_seed,
+                                      verbose=verbose if not runs else False, epochs=epochs,
+                                      stopping=stopping))
+            _stop_if_interrupted(runs[-1], f"while training network {len(runs)} of {k} of "
+                                           "the ensemble")
         merged = merge_networks([r.model for r in runs])
         return Trained(merged, make_optimizer(merged, recipe), runs[0].history,
                        runs[0].validation_scores, [r.history for r in runs],
@@ -151,6 +157,12 @@ def train_network(
                   batch_size=recipe.batch_size, shuffle=recipe.shuffle,
                   validation_data=validation_data, callbacks=callbacks,
                   sample_weight=sample_weight, seed=seed, verbose=verbose)
+    # Why it may have learned nothing, where the network shows it (a probe batch: cheap).
+    loss_fn = get_loss(recipe.loss or "mse")
+    plain = type(optimizer).__name__ in ("SGD", "Momentum", "Nesterov")
+    history.notes.extend(n for n in learning_notes(model, X, y, loss_fn, lr=optimizer.lr,
+                                                   plain_steps=plain)
+                         if n not in history.notes)
     return Trained(model, optimizer, history, [] if scorer is None else scorer.scores,
                    [history], recipe.weight_decay)
 
@@ -161,6 +173,13 @@ def _member_seeds(seed: int | None, k: int) -> list[int | None]:
         return [None] * k
     extra = np.random.SeedSequence(seed).spawn(k - 1)
     return [seed, *(int(s.generate_state(1)[0]) for s in extra)]
+
+
+def _stop_if_interrupted(run: Trained, where: str) -> None:
+    """Ctrl-C stops one `fit`; a training made of several fits must stop with it, not
+    carry on with the next one."""
+    if run.history.interrupted:
+        raise KeyboardInterrupt(f"interrupted {where}: nothing saved")
 
 
 def validation_split(n: int, fraction: float, rng: np.random.Generator,

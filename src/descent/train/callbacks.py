@@ -106,9 +106,19 @@ class EarlyStopping(Callback):
                 "best_epoch": self.best_epoch, "wait": self.wait}
 
     def load_state(self, state: dict[str, Any]) -> None:
-        best = state.get("best")
-        self.best = (math.inf if self.mode == "min" else -math.inf) if best is None else best
-        self.best_epoch, self.wait = state.get("best_epoch"), int(state.get("wait", 0))
+        # Checked here, on load: a checkpoint may come from anywhere.
+        best, best_epoch, wait = state.get("best"), state.get("best_epoch"), state.get("wait", 0)
+        if best is not None and (isinstance(best, bool) or not isinstance(best, int | float)
+                                 or not math.isfinite(float(best)) or abs(best) > 1e308):
+            raise ValueError(f"EarlyStopping: best must be a finite number, got {best!r}")
+        for name, value in (("best_epoch", best_epoch), ("wait", wait)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or not 0 <= value <= 2**53):
+                raise ValueError(f"EarlyStopping: {name} must be a whole number >= 0, got "
+                                 f"{value!r}")
+        self.best = (math.inf if self.mode == "min" else -math.inf) if best is None \
+            else float(best)
+        self.best_epoch, self.wait = best_epoch, int(wait or 0)
 
 
 class ReduceLROnPlateau(Callback):

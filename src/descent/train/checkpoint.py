@@ -7,7 +7,9 @@ and the callbacks' state go into one safetensors file (arrays) with JSON metadat
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from descent.errors import ModelFileError
 from descent.io import read_model_file, read_model_info, write_model_file
@@ -42,6 +44,11 @@ def save_checkpoint(path: str, run: TrainingRun) -> None:
 def load_checkpoint(path: str, run: TrainingRun, callbacks: list[Callback]) -> int:
     """Restore `run` (and the callbacks' state) from `path`; returns the first epoch to run."""
     tensors, meta = read_model_file(path, kind="checkpoint")
+    for name, array in tensors.items():  # fit saves only finite states: this one is damaged
+        if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+            raise ModelFileError(f"{path}: checkpoint tensor {name} holds NaN or infinity")
+    epochs_done = _whole(meta.get("epochs_done"), path, "epochs_done")
+    _whole(meta.get("seed_entropy"), path, "seed_entropy", text=True)
     try:
         model_state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
         optim_arrays = {k[10:]: v for k, v in tensors.items() if k.startswith("optimizer.")}
@@ -56,18 +63,31 @@ def load_checkpoint(path: str, run: TrainingRun, callbacks: list[Callback]) -> i
             if match is not None:
                 saved.remove(match)
                 cb.load_state(match.get("state") or {})
-        epochs_done = int(meta["epochs_done"])
-    except (KeyError, TypeError, ValueError) as error:
+    except RESTORE_ERRORS as error:
         raise ModelFileError(f"{path}: checkpoint does not fit this run: {error}") from None
-    if epochs_done < 0:
-        raise ModelFileError(f"{path}: checkpoint has a negative epoch count")
     return epochs_done
+
+
+#: What restoring a crafted state can raise anywhere below (int(1e400) is an
+#: OverflowError, a list where a dict belongs an AttributeError): all mean a bad file.
+RESTORE_ERRORS = (KeyError, TypeError, ValueError, OverflowError, AttributeError, IndexError,
+                  RecursionError)
+
+# SeedSequence takes entropy below 2**128 in practice; a bigger one is not descent's.
+_MAX_SEED = 2**128
+
+
+def _whole(value: Any, path: str, name: str, text: bool = False) -> int:
+    """A checkpoint's whole-number field (a decimal string when `text`), checked."""
+    if text and isinstance(value, str) and value.isdigit() and len(value) <= 40:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < _MAX_SEED:
+        raise ModelFileError(f"{path}: checkpoint field {name} must be a whole number >= 0, "
+                             f"got {str(value)[:40]!r}")
+    return value
 
 
 def checkpoint_seed(path: str) -> int:
     """The seed entropy a checkpointed run used (its validation split depends on it)."""
     meta = read_model_info(path).metadata
-    try:
-        return int(meta["seed_entropy"])
-    except (KeyError, TypeError, ValueError):
-        raise ModelFileError(f"{path}: checkpoint lacks a valid seed_entropy") from None
+    return _whole(meta.get("seed_entropy"), path, "seed_entropy", text=True)

@@ -65,6 +65,9 @@ ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
 # (bench/lenet.py's first layer, 2 MiB L2): 4 pictures (370 KB) run its product and weight
 # gradient in half the time of the whole batch at once (cols then streams from memory).
 CHUNK_BYTES = 384 * 1024
+MAX_WIDE_WASTE = 1.2
+# Pictures per chunk when predicting.
+PREDICT_ROWS = 256
 # The batch is cut into PARTS parts (each of at least LANE_MIN_ROWS pictures) that can run
 # on the cores at once.
 PARTS = 2
@@ -112,8 +115,13 @@ class _Conv:
     product, and ∂C/∂b inside ∂C/∂W's product.
     """
 
+    # Switches for bench/lenet_levers.py, which measures what each lever is worth.
+    wide_rows = True       # stride 1 as long runs (else slabs, as for strides above 1)
+    skip_first_input_gradient = True
+
     def __init__(self, layer: Conv2d, shape: tuple[int, int, int], first: bool) -> None:
-        self.layer, self.first, self.act = layer, first, "identity"
+        self.layer, self.act = layer, "identity"
+        self.first = first and self.skip_first_input_gradient
         c, h, w = shape
         kh, kw = layer.kernel_size
         sh, sw = layer.stride
@@ -131,7 +139,9 @@ class _Conv:
         if oh < 1 or ow < 1:
             raise ValueError("the picture is smaller than the kernel")
         self.out_shape = (layer.out_channels, oh, ow)
-        self.wide = (sh, sw) == (1, 1)
+        # Wide rows compute Wp columns per output row for OW real ones: worth it only while
+        # that waste is small (measured with bench/lenet_levers.py).
+        self.wide = (sh, sw) == (1, 1) and self.wide_rows and self.wp <= MAX_WIDE_WASTE * ow
         self.ckk = c * kh * kw
         if self.wide:
             self.width = self.wp  # computed columns per output row (ow of them are real)
@@ -302,6 +312,9 @@ class _Pool:
     straight into the convolution's own gradient buffer.
     """
 
+    fuse = True  # relu after max-pool, gradient into the convolution's buffer (a switch
+    # for bench/lenet_levers.py)
+
     def __init__(self, layer: MaxPool2d | AvgPool2d, shape: tuple[int, int, int],
                  prev: Any) -> None:
         c, h, w = shape
@@ -313,7 +326,7 @@ class _Pool:
             raise ValueError("the picture is smaller than the pooling window")
         self.relu = False
         self.target = None
-        if isinstance(prev, _Conv):
+        if isinstance(prev, _Conv) and self.fuse:
             if prev.act == "relu" and self.kind == "max":
                 prev.act, self.relu = "identity", True
             if prev.act == "identity":
@@ -389,6 +402,15 @@ class _BatchNorm:
 
     def forward(self, x: np.ndarray, m: int) -> np.ndarray:
         layer, axes = self.layer, (1, 2, 3)
+        if not layer.training:  # prediction: the running statistics, as the engine's eval
+            shape = (-1, 1, 1, 1)
+            y = (x - layer.running_mean.reshape(shape)) \
+                * (1.0 / np.sqrt(layer.running_var + layer.eps)).reshape(shape)
+            if layer.weight is not None:
+                y = y * layer.weight.data.reshape(shape) + layer.bias.data.reshape(shape)
+            y = np.ascontiguousarray(y, dtype=x.dtype)
+            _activate(self.act, y)
+            return y
         n = x.size // layer.num_features
         if n < 2:
             raise ValueError(f"BatchNorm2d in training needs more than one value per "
@@ -541,6 +563,7 @@ class CompiledConvStep:
         self.threads = threads  # None: the cores, when they are free
         self.pool: ThreadPoolExecutor | None = None
         self.blas = BlasThreads()
+        self.one_blas_thread = True  # a switch for bench/lenet_levers.py
 
     def _plan(self, shape: tuple[int, ...]) -> _Plan | None:
         if shape not in self.plans:
@@ -595,7 +618,11 @@ class CompiledConvStep:
         if self.threads is not None:
             return max(1, min(self.threads, parts))
         cores = _cores()
-        return min(cores, parts) if os.getloadavg()[0] < cores - 0.5 else 1
+        try:
+            busy = os.getloadavg()[0] >= cores - 0.5
+        except (AttributeError, OSError):  # no load average (Windows): assume busy
+            busy = True
+        return 1 if busy else min(cores, parts)
 
     def _run(self, jobs: list[Any], workers: int) -> list[Any]:
         """Run the callables: the first on this thread, the others on `workers - 1` more."""
@@ -617,7 +644,8 @@ class CompiledConvStep:
         parts = list(zip(bounds[:-1], bounds[1:], strict=True))
         workers = self._workers(lanes)
         x = xb.transpose(1, 0, 2, 3)  # (C, m, H, W): a view; the first layer copies it
-        self.blas.use(1)
+        if self.one_blas_thread:
+            self.blas.use(1)
         try:
             def forward(lane: int) -> Any:
                 lo, hi = parts[lane]
@@ -660,6 +688,42 @@ class CompiledConvStep:
                         p.grad = grads[0][n] if lanes == 1 else sum(g[n] for g in grads)
         self.optimizer.step()
         return float(C.data)
+
+
+class CompiledConvForward:
+    """The plan's forward pass alone, for prediction: `forward(X)` with X (N, C, H, W)
+    gives the model's (N, outputs) in chunks of PREDICT_ROWS pictures, no graph, in the
+    mode the model is in (predict_array puts it in evaluation mode)."""
+
+    def __init__(self, model: Sequential) -> None:
+        self.step = CompiledConvStep(model, None, None)  # type: ignore[arg-type]
+
+    def covers(self, X: np.ndarray) -> bool:
+        return self.step.covers(X)
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        plan = self.step._plan(X.shape[1:])
+        if plan is None:
+            raise ValueError(f"the compiled forward does not cover pictures of shape {X.shape}")
+        outs = []
+        self.step.blas.use(1)
+        try:
+            for start in range(0, len(X), PREDICT_ROWS):
+                xb = X[start:start + PREDICT_ROWS]
+                a, m = xb.transpose(1, 0, 2, 3), len(xb)
+                for op in plan.body(0) + plan.head:
+                    a = op.forward(a, m)
+                outs.append(np.array(a))  # the last op may hand back a reused buffer
+        finally:
+            self.step.blas.restore()
+        return np.concatenate(outs)
+
+
+def compile_conv_forward(model: Module) -> CompiledConvForward | None:
+    """A chunked forward pass for `model` if the plan covers it (see compile_conv_step)."""
+    if compile_conv_step(model, None, None) is None:  # type: ignore[arg-type]
+        return None
+    return CompiledConvForward(model)  # type: ignore[arg-type]
 
 
 def compile_conv_step(model: Module, loss: Loss, optimizer: Optimizer) -> CompiledConvStep | None:

@@ -14,12 +14,12 @@ import numpy as np
 from descent.autodiff import Tensor, no_grad
 from descent.data.arrays import as_float_batch, as_float_matrix, as_target
 from descent.data.batching import epoch_order, iterate_minibatches
-from descent.errors import DataError, DivergenceError
+from descent.errors import DataError, DivergenceError, ModelFileError
 from descent.nn import Loss, Module, get_loss
 from descent.optim import Optimizer, get_optimizer
 from descent.train import jit
 from descent.train.callbacks import Callback, CallbackList
-from descent.train.conv_plan import compile_conv_step
+from descent.train.conv_plan import compile_conv_forward, compile_conv_step
 from descent.train.divergence import DivergenceGuard, constant_prediction_loss
 from descent.train.history import History
 from descent.train.metrics import LABEL_METRICS, decide, get_metric
@@ -63,7 +63,8 @@ def predict_array(model: Module, X: np.ndarray, batch_size: int = 8192) -> np.nd
     ones. The model runs in evaluation mode (Dropout off, BatchNorm on its running
     statistics) and is put back in the mode it was in. A plain MLP runs as a compiled
     forward pass (train/plan.py: preallocated buffers, chunks sized for the cache, the
-    chunks spread over the BLAS threads); anything else runs through the engine,
+    chunks spread over the BLAS threads), a convolutional network the CNN plan covers as
+    its forward pass (train/conv_plan.py); anything else runs through the engine,
     `batch_size` rows at a time.
     """
     X = np.asarray(X, dtype=model_dtype(model))
@@ -75,6 +76,10 @@ def predict_array(model: Module, X: np.ndarray, batch_size: int = 8192) -> np.nd
     was_training = model.training
     model.eval()
     try:
+        if X.ndim == 4 and len(X):  # a convolutional network the plan covers
+            pictures = compile_conv_forward(model)
+            if pictures is not None and pictures.covers(X):
+                return pictures(X)
         with no_grad():
             for start in range(0, len(X), batch_size):
                 outs.append(model(Tensor(X[start:start + batch_size])).data)
@@ -294,7 +299,16 @@ def fit(
     lean = hold and isinstance(fast, CompiledStep)
     guard = DivergenceGuard(model, baseline, opt.lr, keep_copy=not lean)
     model.train()
-    hooks.on_train_begin({})
+    if resume is None:
+        hooks.on_train_begin({})
+    else:  # the callbacks apply the checkpoint's state now: a crafted one fails here
+        from descent.train.checkpoint import RESTORE_ERRORS
+
+        try:
+            hooks.on_train_begin({})
+        except RESTORE_ERRORS as error:
+            raise ModelFileError(f"{resume}: checkpoint does not fit this run: {error}"
+                                 ) from None
     # Overflow warnings on the way to a non-finite loss are noise: the guard below names it.
     try:
         with _CtrlC(run), np.errstate(over="ignore", invalid="ignore", divide="ignore"):

@@ -11,7 +11,10 @@ class History:
     """Per-epoch logs: `history["loss"]`, `history["val_loss"]`, ... as lists.
 
     Also records why training ended: `stopped_early`, `interrupted` (Ctrl-C), and
-    `best_epoch` when EarlyStopping restored weights.
+    `best_epoch` when EarlyStopping restored weights; and `notes`, sentences on why the
+    network may have learned little (saturated or dead layers, a vanishing gradient,
+    predictions that ignore the inputs), added by `descent.explain.Diagnostics` and by
+    the tabular recipe behind `descent train` and the estimators.
 
     >>> h = History()
     >>> h.record(0, {"loss": 0.5}); h.record(1, {"loss": 0.25})
@@ -25,6 +28,7 @@ class History:
         self.stopped_early = False
         self.interrupted = False
         self.best_epoch: int | None = None
+        self.notes: list[str] = []
 
     def record(self, epoch: int, logs: dict[str, float]) -> None:
         self.epoch.append(int(epoch))
@@ -55,7 +59,8 @@ class History:
         clean = {k: [None if not np.isfinite(x) else x for x in v]
                  for k, v in self.history.items()}
         return {"epoch": self.epoch, "history": clean, "stopped_early": self.stopped_early,
-                "interrupted": self.interrupted, "best_epoch": self.best_epoch}
+                "interrupted": self.interrupted, "best_epoch": self.best_epoch,
+                "notes": list(self.notes)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:
@@ -68,8 +73,14 @@ class History:
             h.interrupted = bool(data.get("interrupted", False))
             best = data.get("best_epoch")
             h.best_epoch = None if best is None else int(best)
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            h.notes = [str(n) for n in data.get("notes", [])]
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
             raise ValueError(f"malformed history data: {error}") from None
+        # A crafted file can hold lists of any length: every series has one entry per epoch.
+        lengths = {len(h.epoch), *(len(v) for v in h.history.values())}
+        if len(lengths) != 1:
+            raise ValueError("malformed history data: the series and the epochs differ in "
+                             "length")
         return h
 
     def __repr__(self) -> str:

@@ -1,0 +1,64 @@
+"""Refuse, before allocating, a network that cannot fit in this machine's memory.
+
+An unlucky `--hidden 100000,100000` would otherwise allocate for minutes and end in a
+MemoryError or the kernel's out-of-memory killer; a clear line up front costs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+#: Arrays of the network's size that training holds at once: the weights, their gradients,
+#: the optimizer's two moments (Adam), the compiled plan's flat copy, and the best weights
+#: kept by early stopping.
+TRAINING_COPIES = 6
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation now, or None when unknown.
+
+    >>> isinstance(available_memory(), int | None)
+    True
+    """
+    try:
+        with open("/proc/meminfo", "rb") as f:
+            for line in f:
+                if line.startswith(b"MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def n_weights(sizes: Sequence[int]) -> int:
+    """Weights and biases of a dense network with layer widths `sizes`.
+
+    >>> n_weights([11, 64, 1])
+    833
+    """
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+
+
+def check_network_memory(sizes: Sequence[int], itemsize: int,
+                         names: Mapping[str, str] | None = None) -> None:
+    """ValueError naming the hidden-width setting when training a network of layer widths
+    `sizes` would need more memory than is available.
+
+    >>> check_network_memory([11, 64, 1], 8)
+    """
+    available = available_memory()
+    if available is None:
+        return
+    n = n_weights(sizes)
+    needed = n * itemsize * TRAINING_COPIES
+    if needed > available:
+        option = (names or {}).get("hidden", "hidden")
+        raise ValueError(
+            f"{option} {','.join(map(str, sizes[1:-1])) or 'none'}: a network of {n:,} weights "
+            f"({' → '.join(map(str, sizes))}) needs about {needed / 2**30:.1f} GiB to train, "
+            f"more than the {available / 2**30:.1f} GiB of memory available; use narrower "
+            "layers")

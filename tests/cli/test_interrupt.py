@@ -1,0 +1,104 @@
+"""Ctrl-C: never an untrained model over a trained one; always exit 130 and say so."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+
+import pytest
+
+from descent.tabular.training import WEIGHT_DECAYS
+
+from .conftest import QUICK, run
+
+fit_module = importlib.import_module("descent.train.fit")
+
+
+def _ctrl_c_at_batch(monkeypatch, at: int) -> None:
+    """Deliver a real SIGINT to this process when batch number `at` (0-based, counted over
+    the whole run) is handed out, as a user pressing Ctrl-C would."""
+    real = fit_module.iterate_minibatches
+    count = {"n": 0}
+
+    def batches(*args, **kwargs):
+        for idx in real(*args, **kwargs):
+            if count["n"] == at:
+                os.kill(os.getpid(), signal.SIGINT)
+            count["n"] += 1
+            yield idx
+
+    monkeypatch.setattr(fit_module, "iterate_minibatches", batches)
+
+
+def test_ctrl_c_in_the_first_epoch_keeps_the_existing_model(tmp_path, trained_model,
+                                                            monkeypatch):
+    out = tmp_path / "model.safetensors"
+    out.write_bytes(trained_model.read_bytes())
+    before = out.read_bytes()
+    _ctrl_c_at_batch(monkeypatch, 0)
+    result = run("train", *QUICK, "--out", out)
+    assert result.exit_code == 130, result.output
+    assert out.read_bytes() == before
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("interrupted "), lines
+    assert lines[0].endswith(f"nothing saved; {out} is unchanged")
+
+
+def test_ctrl_c_in_the_first_epoch_writes_no_new_model(tmp_path, monkeypatch):
+    out = tmp_path / "model.safetensors"
+    _ctrl_c_at_batch(monkeypatch, 0)
+    result = run("train", *QUICK, "--out", out)
+    assert result.exit_code == 130, result.output
+    assert not out.exists()
+
+
+def test_ctrl_c_after_an_epoch_saves_it_and_still_exits_130(tmp_path, monkeypatch):
+    out = tmp_path / "model.safetensors"
+    _ctrl_c_at_batch(monkeypatch, 20)  # one split of the embedded data: 11 batches an epoch
+    # One network (no ensemble, no choice of weight decay): what it learned is kept.
+    result = run("train", "--cv", "0", "--ensemble", "1", "--weight-decay", "0.01",
+                 "--epochs", "50", "--out", out)
+    assert result.exit_code == 130, result.output
+    assert out.exists()
+    assert "refit" not in result.stdout  # after Ctrl-C, no second training
+    assert "interrupted after 1 epoch(s); saved the model to" in result.stderr
+
+
+STOPS = {  # a training made of several fits stops at the one Ctrl-C lands in
+    "cross-validation": (["--cv", "3", "--ensemble", "1", "--weight-decay", "0.01"],
+                         "interrupted during fold 1 of 3 of the cross-validation"),
+    "weight decay": (["--cv", "0", "--ensemble", "1"],
+                     "interrupted while choosing the weight decay (network 1 of "
+                     f"{len(WEIGHT_DECAYS)})"),
+    "ensemble": (["--cv", "0", "--ensemble", "3", "--weight-decay", "0.01"],
+                 "interrupted while training network 1 of 3 of the ensemble"),
+}
+
+
+@pytest.mark.parametrize("what", list(STOPS))
+@pytest.mark.parametrize("at", [0, 40])
+def test_ctrl_c_in_a_training_of_several_fits_stops_it_and_saves_nothing(tmp_path, monkeypatch,
+                                                                         what, at):
+    out = tmp_path / "model.safetensors"
+    _ctrl_c_at_batch(monkeypatch, at)
+    options, expected = STOPS[what]
+    result = run("train", *options, "--epochs", "50", "--out", out)
+    assert result.exit_code == 130, result.output
+    assert not out.exists()
+    assert result.stderr.strip() == f"{expected}: nothing saved"
+    assert "refit" not in result.stdout
+
+
+@pytest.mark.parametrize("command", [["predict", "{model}", "{csv}"],
+                                     ["explain", "{model}"]])
+def test_ctrl_c_anywhere_else_exits_130_with_one_line(command, trained_model, monkeypatch):
+    import descent.tabular.model as model_module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(model_module.TabularModel, "load", interrupted)
+    result = run(*[a.format(model=trained_model, csv=trained_model) for a in command])
+    assert result.exit_code == 130
+    assert result.stderr.strip() == "interrupted"
