@@ -113,12 +113,15 @@ def worker(name: str, key: str, rows: int) -> None:
         if not cmd or cmd[0] == "quit":
             break
         seed = int(cmd[1])
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         result = runner.predict() if sc.predict else runner.epoch(seed)
         seconds = time.perf_counter() - t0
+        # CPU-seconds of all the worker's threads: on a busy machine, what the work costs
+        # whatever share of the cores the scheduler gave it.
+        cpu = time.process_time() - cpu0
         check = float(np.asarray(result, dtype=np.float64).ravel()[:1].sum()) if sc.predict \
             else float(result)
-        out.write(json.dumps({"seconds": seconds, "check": check}) + "\n")
+        out.write(json.dumps({"seconds": seconds, "cpu": cpu, "check": check}) + "\n")
         out.flush()
 
 
@@ -172,11 +175,13 @@ class Worker:
     def ready(self) -> None:
         self.about = self._read()["about"]
 
-    def run(self, seed: int) -> float:
+    def run(self, seed: int) -> tuple[float, float]:
+        """(wall seconds, CPU-seconds) of one timed call."""
         assert self.proc.stdin is not None
         self.proc.stdin.write(f"run {seed}\n")
         self.proc.stdin.flush()
-        return float(self._read()["seconds"])
+        reply = self._read()
+        return float(reply["seconds"]), float(reply["cpu"])
 
     def close(self) -> None:
         try:
@@ -189,8 +194,9 @@ class Worker:
 
 
 def bench_scenario(sc: Scenario, names: list[str], rounds: int,
-                   baseline: str | None = None) -> tuple[dict, dict]:
-    """Times per contender (warm-up once each, then interleaved rounds) and what ran."""
+                   baseline: str | None = None) -> tuple[dict, dict, dict]:
+    """Wall times and CPU times per contender (warm-up once each, then interleaved
+    rounds) and what ran."""
     workers = {name: Worker(name, sc.key, sc.rows, baseline) for name in names}
     try:
         for w in workers.values():
@@ -199,16 +205,19 @@ def bench_scenario(sc: Scenario, names: list[str], rounds: int,
             time.sleep(PAUSE_S)
             w.run(1000)
         times: dict[str, list[float]] = {name: [] for name in names}
+        cpu: dict[str, list[float]] = {name: [] for name in names}
         shuffle = np.random.default_rng(len(names))
         for r in range(rounds):
             # A fresh order each round, so no contender always follows the same one.
             for name in shuffle.permutation(names):
                 time.sleep(PAUSE_S)
-                times[name].append(workers[name].run(r))
+                seconds, cpu_seconds = workers[name].run(r)
+                times[name].append(seconds)
+                cpu[name].append(cpu_seconds)
     finally:
         for w in workers.values():
             w.close()
-    return times, {name: w.about for name, w in workers.items()}
+    return times, cpu, {name: w.about for name, w in workers.items()}
 
 
 def _busy_seconds() -> float | None:
@@ -291,14 +300,18 @@ def report(results: dict[str, Any]) -> str:
         busy = "" if others is None else f"; other processes used {others:.2f} cores"
         lines += [f"### {sc.title} ({rows:,} rows; median of {res['rounds']} rounds; "
                   f"load average {load[0]:.2f} -> {load[1]:.2f}{busy})", "",
-                  f"| contender | seconds (fastest-slowest) | {unit} | descent is N x faster |",
-                  "|---|---:|---:|---:|"]
+                  f"| contender | seconds (fastest-slowest) | {unit} | descent is N x faster "
+                  "| CPU-seconds (all threads) |",
+                  "|---|---:|---:|---:|---:|"]
         base = res["median"].get("descent")
         for name, t in res["median"].items():
             count = rows if sc.predict else -(-rows // sc.batch_size)
             ratio = "" if base is None else f"{t / base:.2f}"
             spread = f" ({min(res['times'][name]):.3f}-{max(res['times'][name]):.3f})"
-            lines.append(f"| {name} | {t:.3f}{spread} | {count / t:,.0f} | {ratio} |")
+            cpu = res.get("cpu_median", {}).get(name)
+            cpu_text = "" if cpu is None else f"{cpu:.3f}"
+            lines.append(f"| {name} | {t:.3f}{spread} | {count / t:,.0f} | {ratio} | "
+                         f"{cpu_text} |")
         lines.append("")
     if results.get("memory"):
         lines += ["### Peak memory, A128 (one epoch, a fresh process each)", "",
@@ -390,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
             names.insert(1, "descent-baseline")
         load = os.getloadavg()[0]
         busy0, own0, wall0 = _busy_seconds(), _own_seconds(), time.perf_counter()
-        times, about = bench_scenario(sc, names, rounds, args.baseline_src)
+        times, cpu, about = bench_scenario(sc, names, rounds, args.baseline_src)
         busy1, own1, wall1 = _busy_seconds(), _own_seconds(), time.perf_counter()
         # How many cores other processes kept busy meanwhile: the machine's busy time
         # less this benchmark's own (the workers have exited, so their time is counted).
@@ -399,9 +412,13 @@ def main(argv: list[str] | None = None) -> int:
         results["libraries"].update(about)
         med = {n: statistics.median(ts) for n, ts in times.items()}
         results["scenarios"][key] = {"rows": sc.rows, "rounds": rounds, "times": times,
-                                     "median": med, "load_1min": [load, os.getloadavg()[0]],
+                                     "median": med, "cpu": cpu,
+                                     "cpu_median": {n: statistics.median(c)
+                                                    for n, c in cpu.items()},
+                                     "load_1min": [load, os.getloadavg()[0]],
                                      "other_cores": others}
-        print(f"{key}: " + ", ".join(f"{n} {t:.3f}s" for n, t in med.items())
+        print(f"{key}: " + ", ".join(f"{n} {t:.3f}s (CPU {statistics.median(cpu[n]):.3f}s)"
+                                     for n, t in med.items())
               + f"  (load {load:.2f} -> {os.getloadavg()[0]:.2f}, other processes "
               f"{'?' if others is None else f'{others:.2f}'} cores)", flush=True)
     if not args.no_memory and "A128" in keys:

@@ -4,8 +4,9 @@ Commands are taken from the shell blocks (```console, ```bash, ```shell, ```sh) 
 order and run in one scratch folder per file, so a later command may use what an earlier
 one wrote (`descent train` writes model.safetensors for `descent explain`). Files that the
 docs present as the reader's own are stand-ins: houses.csv, new_houses.csv and big.csv are
-copies of the embedded Windsor data, customers.csv and new_customers.csv the spreadsheet fixtures in
-tests/fixtures; picture folders (my_pets/, new_photos/, ...) are a few small PNGs.
+copies of the embedded Windsor data, customers.csv and new_customers.csv the spreadsheet
+fixtures in tests/fixtures; picture folders (my_pets/, new_photos/, ...) are a few small
+PNGs, and cat.png a picture from the shipped cats and dogs.
 `descent playground` serves until stopped: it must print its address and
 serve the page, then it is stopped. `python3 dev.py ...` lines set up the project and are
 not run here (`dev.py test` would run this suite again).
@@ -112,6 +113,13 @@ def _run_playground(argv: list[str]) -> None:
         server.wait(timeout=10)
 
 
+def _readers_picture(path: Path) -> None:
+    """One picture of a cat from the shipped cats and dogs, as a PNG file."""
+    from PIL import Image
+
+    Image.fromarray(descent.data.load_cats_dogs().images[1, 0]).save(path)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", _files_with_commands(),
                          ids=lambda p: p.relative_to(ROOT).as_posix())
@@ -126,6 +134,8 @@ def test_every_command_in_the_docs_runs_as_written(path: Path, tmp_path: Path,
     for name, classes in PICTURE_FOLDERS.items():
         if any(re.search(rf"(^|\s){name}/", line) for line in commands):
             _picture_stand_in(tmp_path / name, classes)
+    if any("cat.png" in line for line in commands):
+        _readers_picture(tmp_path / "cat.png")
     runner = CliRunner()
     for line in commands:
         argv = shlex.split(line, comments=True)[1:]

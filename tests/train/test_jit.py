@@ -172,6 +172,21 @@ def test_auto_selection_small_warm_networks_only(monkeypatch):
     assert jit.for_fit(small, X, y, 32, jit.COLD_MIN_STEPS, True) is not None
 
 
+def test_targets_of_the_wrong_width_get_the_plans_error(monkeypatch):
+    """The kernel never reads past y: a y the network's outputs do not fit is left to the
+    plan, which raises."""
+    calls = _spy(monkeypatch)
+    X = np.ones((40, 5), np.float32)
+    errors = []
+    for compiled in ("jit", "numpy"):
+        net = ds.nn.MLP([5, 8, 1], seed=0, dtype=np.float32)
+        with pytest.raises(ValueError) as err:
+            ds.fit(net, X, np.ones((40, 3), np.float32), optimizer="sgd", lr=0.1, epochs=1,
+                   verbose=False, compiled=compiled)
+        errors.append(str(err.value))
+    assert errors[0] == errors[1] and not calls
+
+
 def test_descent_trains_without_numba(monkeypatch):
     """Without numba (the `jit` extra not installed) fit takes the NumPy plan."""
     monkeypatch.setattr(jit, "available", lambda: False)

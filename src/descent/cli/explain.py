@@ -102,6 +102,15 @@ def explain(
         "--csv", help="Take the row from this CSV (needed unless the model was trained on "
                       "the embedded data: a model file never makes descent open a file).")
     ] = None,
+    image: Annotated[Path | None, typer.Option(
+        "--image", help="Picture models: the picture to explain.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", show_default=False,
+        help="Picture models: where to write the explanation picture (default: "
+             "explain_<picture name>.png).")] = None,
+    target: Annotated[str | None, typer.Option(
+        "--class", show_default=False,
+        help="Picture models: the class to explain (default: the predicted one).")] = None,
 ) -> None:
     """Show the chain rule for one weight of a trained model on one row of data.
 
@@ -111,6 +120,24 @@ def explain(
     """
     console = Console(soft_wrap=True, highlight=False)
     with user_errors():
+        from descent.cli.predict_images import is_picture_model
+
+        if is_picture_model(model_path):
+            from descent.cli.explain_image import explain_picture
+
+            if image is None:
+                raise ValueError(f"{model_path} is a picture model: give the picture to "
+                                 "explain with --image FILE")
+            if csv is not None or row != 1:
+                raise ValueError("--row and --csv apply to table models; a picture model "
+                                 "explains the picture given with --image")
+            explain_picture(model_path, image, out=out, target=target,
+                            param=None if param == "W1" else param, index=index)
+            return
+        for flag, value in (("--image", image), ("--out", out), ("--class", target)):
+            if value is not None:
+                raise ValueError(f"{flag} applies to picture models; {model_path} reads a "
+                                 "table")
         model, extra = TabularModel.load(model_path)
         where = _default_index(index, param)
         try:  # check --param and --index before printing anything

@@ -24,6 +24,8 @@ EPILOG = """Examples:
 
   descent predict model.safetensors houses.csv --out priced.csv
 
+  descent predict pets.safetensors photos/ --out labels.csv
+
 The output keeps every input column and adds predicted_<target> as the last column; a \
 classifier also adds probability_<class> columns (one per class, in the model's class \
 order) just before it. Without --out the CSV goes to stdout. The file is read in blocks of \
@@ -32,6 +34,11 @@ read them in training (numbers written "26,000", dates, categories matched whate
 case or spacing); missing cells are filled as in training. A category the model never saw \
 in training gets the unseen encoding (all zeros in that column's one-hot features) and a \
 warning counting the rows; with --unknown error it is an error naming its line and column.
+
+With a picture model (from `descent train FOLDER`) the input is a picture or a folder of \
+pictures (searched recursively), and the CSV has file, predicted_class and one \
+probability_<class> column per class; --skip-bad skips unreadable pictures instead of \
+stopping at the first.
 """
 
 
@@ -39,8 +46,9 @@ def predict(
     model_path: Annotated[Path, typer.Argument(
         metavar="MODEL", help="A model file written by `descent train`.", show_default=False)],
     csv: Annotated[Path, typer.Argument(
-        metavar="CSV", show_default=False,
-        help="Rows to predict: a CSV file with the columns the model was trained on.")],
+        metavar="CSV_OR_PICTURES", show_default=False,
+        help="Rows to predict: a CSV file with the columns the model was trained on (or, "
+             "for a picture model, a picture or a folder of pictures).")],
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Write the CSV here (written whole or not at all) instead of to "
                             "stdout.")] = None,
@@ -54,6 +62,9 @@ def predict(
              "line]")] = None,
     chunk_rows: Annotated[int, typer.Option(
         "--chunk-rows", min=1, help="Rows read and predicted at a time.")] = DEFAULT_CHUNK_ROWS,
+    skip_bad: Annotated[bool, typer.Option(
+        "--skip-bad", help="Pictures: skip unreadable files (and count them) instead of "
+                           "stopping.")] = False,
 ) -> None:
     """Predict with a trained model for every row of a CSV file.
 
@@ -62,6 +73,15 @@ def predict(
     """
     with user_errors(), command_line():
         check_outputs({"--out": out}, [model_path, csv])
+        from descent.cli.predict_images import is_picture_model, predict_pictures
+
+        if is_picture_model(model_path):
+            if unknown is not None:
+                raise ValueError("--unknown applies to a CSV table, not to pictures")
+            predict_pictures(model_path, csv, out, skip_bad)
+            return
+        if skip_bad:
+            raise ValueError("--skip-bad applies to pictures; this model reads a CSV table")
         model, _ = TabularModel.load(model_path)
         mode = None if unknown is None else unknown.value
         sep = parse_delimiter(delimiter)

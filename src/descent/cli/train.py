@@ -55,6 +55,10 @@ EPILOG = """Examples:
 
   descent train big.csv --target price --cluster local:4
 
+  descent train --images --plots plots/          # the shipped cats and dogs
+
+  descent train pets/ --out pets.safetensors      # pets/cat/*.png, pets/dog/*.png, ...
+
 With no CSV it trains on the embedded Windsor house-price data (546 houses, target price). \
 Each column is read once and printed: numbers (also "26,000", "$1,200", "12%"), \
 categories (also codes such as zip "02139"), yes/no, dates (year, month, weekday, days), \
@@ -64,6 +68,12 @@ network is scored by cross-validation (files up to 5,000 rows) or on a held-out 
 next to a linear model and a baseline, then refit on every row for the epochs validation \
 chose; the reading, encoding and scalers are stored in the model file, so `descent \
 predict` needs only the model and a CSV.
+
+Given a folder (one sub-folder of pictures per class) or --images, it trains the default \
+convolutional network (LeNet-5 style) on the pictures instead, with random flips, shifts \
+and small turns of the training pictures (--no-augment: none); options left at their \
+defaults then take the picture recipe's values: --epochs 40, --lr 0.001, --weight-decay \
+0.0001, --batch-size 64, --patience 8, --val-fraction 0.1.
 """
 
 
@@ -116,9 +126,12 @@ def _saved_what(result: TrainResult, n_rows: int) -> str:
 
 
 def train(
+    ctx: typer.Context,
     csv: Annotated[Path | None, typer.Argument(
-        help="CSV file with a header line; leave out to use the embedded Windsor house "
-             "prices.", show_default=False)] = None,
+        metavar="[CSV_OR_FOLDER]",
+        help="CSV file with a header line, or a folder of pictures with one sub-folder per "
+             "class; leave out to use the embedded Windsor house prices.",
+        show_default=False)] = None,
     target: Annotated[str | None, typer.Option(
         "--target", "-t",
         help="The column to predict (default for the embedded data: price).")] = None,
@@ -217,8 +230,22 @@ def train(
         "--stream/--no-stream", show_default=False,
         help="Read the CSV block by block instead of whole [default: when the file would "
              "not fit in memory]")] = None,
+    images: Annotated[bool, typer.Option(
+        "--images", help="Train on the shipped pictures of cats and dogs (2,000, 28x28).")
+    ] = False,
+    size: Annotated[str | None, typer.Option(
+        "--size", show_default=False,
+        help="Pictures: resize to this many pixels, 28 or HEIGHTxWIDTH (default: the most "
+             "common size, at most 64 a side).")] = None,
+    skip_bad: Annotated[bool, typer.Option(
+        "--skip-bad", help="Pictures: skip unreadable or non-picture files (and count them) "
+                           "instead of stopping.")] = False,
+    augment: Annotated[bool, typer.Option(
+        "--augment/--no-augment", help="Pictures: random flips, shifts and turns of the "
+                                       "training pictures.")] = True,
 ) -> None:
-    """Train a network on a CSV table and save it with its preprocessing.
+    """Train a network on a CSV table (or a folder of pictures) and save it with its
+    preprocessing.
 
     Reads every column (printed as a table), evaluates the network by cross-validation or
     on a held-out test part next to a linear model (ridge or logistic regression) and a
@@ -227,6 +254,12 @@ def train(
     """
     console = Console(soft_wrap=True, highlight=False)  # whole lines in logs and pipes
     with user_errors(), command_line():
+        from descent.cli.train_images import refuse_picture_options, train_pictures
+
+        if images or (csv is not None and csv.is_dir()):
+            train_pictures(ctx, csv, dict(locals()))
+            return
+        refuse_picture_options(ctx)
         start = time.perf_counter()
         if not 0 <= val_fraction < 1:
             raise ValueError(f"--val-fraction must be in [0, 1), got {val_fraction}")

@@ -25,9 +25,18 @@ from descent.data.csv_reader import (
     read_csv_header,
     read_csv_row,
 )
-from descent.data.datasets import load_digits, load_windsor, load_windsor_xy, make_moons, make_xor
+from descent.data.datasets import (
+    load_cats_dogs,
+    load_digits,
+    load_windsor,
+    load_windsor_xy,
+    make_moons,
+    make_xor,
+)
 from descent.data.encoding import ColumnEncoding, TableEncoder
 from descent.data.frames import table_from_columns, table_from_frame
+from descent.data.image_set import ImageSet
+from descent.data.images import read_image, read_image_folder
 from descent.data.missing import fill_missing, fit_fill_values
 from descent.data.scaling import Standardizer
 from descent.data.shapes import make_circle, make_spiral
@@ -38,6 +47,7 @@ from descent.data.target import TargetEncoder, encode_labels, infer_task
 __all__ = [
     "MISSING_TOKENS",
     "ColumnEncoding",
+    "ImageSet",
     "Standardizer",
     "Table",
     "TableEncoder",
@@ -56,6 +66,7 @@ __all__ = [
     "iter_records",
     "iterate_minibatches",
     "kfold_indices",
+    "load_cats_dogs",
     "load_digits",
     "load_windsor",
     "load_windsor_xy",
@@ -67,6 +78,8 @@ __all__ = [
     "read_csv",
     "read_csv_header",
     "read_csv_row",
+    "read_image",
+    "read_image_folder",
     "split_indices",
     "table_from_columns",
     "table_from_frame",

@@ -2,6 +2,8 @@
 
 - `load_windsor()`: 546 house sales in Windsor, Ontario (1987), 11 features, price target
   (shipped as descent/datasets/windsor_housing.csv; see the README beside it).
+- `load_cats_dogs()`: 2,000 28x28 silhouettes of cats and dogs, as an ImageSet (shipped as
+  descent/datasets/cats_dogs.npz, MIT; see the README beside it).
 - `load_digits()`: 1797 8x8 images of handwritten digits, from scikit-learn's bundled copy.
 - `make_xor()`: the four XOR points, the classic problem one linear layer cannot solve.
 - `make_moons()`: two interleaved half circles, for decision-boundary plots.
@@ -17,7 +19,9 @@ import numpy as np
 
 from descent.data.csv_reader import read_csv
 from descent.data.encoding import TableEncoder
+from descent.data.image_set import ImageSet
 from descent.data.table import Table
+from descent.errors import DataError
 
 WINDSOR_TARGET = "price"
 
@@ -47,6 +51,29 @@ def load_windsor_xy(dtype: Any = np.float64) -> tuple[np.ndarray, np.ndarray, li
     X, y = encoder.fit_transform(load_windsor())
     assert y is not None
     return X.astype(dtype), y.astype(dtype), encoder.feature_names_
+
+
+CATS_DOGS_CLASSES = ["cat", "dog"]
+
+
+def load_cats_dogs() -> ImageSet:
+    """The shipped cats and dogs: 2,000 gray 28x28 silhouettes (white on black), 1,000 each.
+
+    images uint8 (2000, 1, 28, 28), labels 0 = cat, 1 = dog; `files` are the original
+    names. Split with `ImageSet.split`, which keeps the 11 exact duplicates together.
+
+    >>> pets = load_cats_dogs()
+    >>> pets.images.shape, pets.classes, pets.counts()
+    ((2000, 1, 28, 28), ['cat', 'dog'], {'cat': 1000, 'dog': 1000})
+    """
+    resource = importlib.resources.files("descent") / "datasets" / "cats_dogs.npz"
+    with resource.open("rb") as f, np.load(f, allow_pickle=False) as data:
+        images, labels, files = data["images"], data["labels"], data["files"]
+    if (images.dtype != np.uint8 or images.shape[1:] != (28, 28) or labels.shape
+            != (len(images),) or files.shape != (len(images),) or labels.max() > 1):
+        raise DataError("descent/datasets/cats_dogs.npz is damaged; reinstall descent")
+    return ImageSet(images[:, None], labels.astype(np.int64), list(CATS_DOGS_CLASSES),
+                    [str(f) for f in files], source="cats_dogs (shipped with descent)")
 
 
 def load_digits(dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:

@@ -1,16 +1,35 @@
 """See every derivative: gradient descent on functions, the chain rule and per-layer deltas,
-linear collapse, computation graphs, training diagnostics and plots.
+linear collapse, computation graphs, training diagnostics and plots; for pictures, saliency,
+SmoothGrad, integrated gradients, Grad-CAM, feature maps, filters and the chain rule for one
+convolution weight.
 
 `descent.minimize` is `descent.explain.minimize`.
 """
 
 from descent.explain import minimize
+from descent.explain.attributions import (
+    IntegratedGradients,
+    input_gradient,
+    integrated_gradients,
+    saliency,
+    smoothgrad,
+)
 from descent.explain.chain import ChainRule, Factor, chain_rule, resolve_parameter
 from descent.explain.collapse import (
     CollapseDemo,
     best_linear_fit,
     collapse_linear,
     linear_collapse_demo,
+)
+from descent.explain.convolution import (
+    ConvWeightChain,
+    GradCam,
+    conv_chain_text,
+    conv_weight_chain,
+    feature_maps,
+    first_filters,
+    grad_cam,
+    layer_chain,
 )
 from descent.explain.deltas import (
     Deltas,
@@ -38,6 +57,12 @@ from descent.explain.minimize import (
     grid_search,
     newton,
 )
+from descent.explain.picture_plots import (
+    plot_explanation,
+    plot_feature_maps,
+    plot_filters,
+    plot_misclassified,
+)
 from descent.explain.tables import (
     chain_text,
     deltas_text,
@@ -57,6 +82,10 @@ from descent.explain.training_plots import (
 )
 
 __all__ = [
+    "ConvWeightChain", "GradCam", "IntegratedGradients", "conv_chain_text", "conv_weight_chain",
+    "feature_maps", "first_filters", "grad_cam", "input_gradient", "integrated_gradients",
+    "layer_chain", "plot_explanation", "plot_feature_maps", "plot_filters", "plot_misclassified",
+    "saliency", "smoothgrad",
     "ChainRule", "CollapseDemo", "Comparison", "DenseLayer", "Deltas", "Diagnostics", "Factor",
     "Formula", "GraphvizNotFoundError", "MinimizeResult", "TwoNodeExplanation",
     "activation_derivative", "activation_vjp", "backprop_deltas", "best_linear_fit", "chain_rule",

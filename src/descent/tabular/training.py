@@ -79,16 +79,19 @@ def train_network(
     optimizer: Optimizer | None = None,
     epochs: int | None = None,
     stopping: bool = True,
+    augment: Any = None,
 ) -> Trained:
     """Train the recipe's network on standardized X (N, d) and y; returns `Trained`.
 
     y is (N,) or (N, k) floats for regression, (N,) class indices 0..n_outputs-1 for
     classification. Pass `model` and `optimizer` from an earlier `Trained` to continue
     training (warm start, partial fit); `epochs` overrides the recipe's; `stopping=False`
-    runs every epoch (one-pass `partial_fit`). `recipe` must be `Recipe.checked(task)`.
+    runs every epoch (one-pass `partial_fit`); `augment` changes every training batch (see
+    `descent.fit`). `recipe` must be `Recipe.checked(task)`.
     A new network is an ensemble of `recipe.members(N)` networks, each trained from its own
     seed with the same data and stopping rule, merged into one MLP that outputs their mean
-    (`descent.tabular.ensemble`); a continued one trains as the single network it is.
+    (`descent.tabular.ensemble`); a given or continued one trains as the single network it
+    is.
 
     >>> import numpy as np
     >>> X = np.linspace(-1, 1, 40).reshape(-1, 1); y = 2 * X[:, 0]
@@ -156,7 +159,7 @@ def train_network(
                   epochs=recipe.epochs if epochs is None else epochs,
                   batch_size=recipe.batch_size, shuffle=recipe.shuffle,
                   validation_data=validation_data, callbacks=callbacks,
-                  sample_weight=sample_weight, seed=seed, verbose=verbose)
+                  sample_weight=sample_weight, seed=seed, verbose=verbose, augment=augment)
     # Why it may have learned nothing, where the network shows it (a probe batch: cheap).
     loss_fn = get_loss(recipe.loss or "mse")
     plain = type(optimizer).__name__ in ("SGD", "Momentum", "Nesterov")

@@ -181,6 +181,7 @@ def fit(
     verbose: bool | int = True,
     resume: str | None = None,
     compiled: bool | str = True,
+    augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
 ) -> History:
     """Train `model` on (X, y) by minibatch gradient descent; returns the History.
 
@@ -205,6 +206,11 @@ def fit(
     equal to the plan to float rounding); anything the plans do not cover falls back to
     the engine. `compiled="numpy"` keeps to the NumPy plans, `"jit"` takes the numba
     path wherever it can run, `False` always runs the engine.
+
+    `augment(batch, rng)` (e.g. `descent.data.augment.Augmentation()`), when given, makes
+    a changed copy of every training batch before the step (random flips, shifts, turns of
+    pictures), drawing from its own stream of `seed`; validation data is never changed.
+    Resuming from a checkpoint does not restore that stream.
 
     >>> import numpy as np, descent as ds
     >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float); y = np.array([0, 1, 1, 0.])
@@ -231,7 +237,9 @@ def fit(
 
         seed = checkpoint_seed(resume)
     seed_seq = np.random.SeedSequence(seed)
-    split_rng, shuffle_rng = (np.random.default_rng(s) for s in seed_seq.spawn(2))
+    # spawn(3)'s first two streams are spawn(2)'s: adding the augmentation stream changes
+    # neither the split nor the shuffling.
+    split_rng, shuffle_rng, augment_rng = (np.random.default_rng(s) for s in seed_seq.spawn(3))
     w_val = None
     if validation_data is not None:
         X_val = as_float_batch(validation_data[0], "validation X").astype(dtype, copy=False)
@@ -289,10 +297,11 @@ def fit(
     hold = step is fast and all(isinstance(cb, (ProgressBar, ProgressLog))
                                 for cb in with_batch_hooks)
     # Small networks: whole runs of batches compiled by numba (train/jit.py), if installed
-    # and if it pays; the plan stays the reference.
+    # and if it pays; the plan stays the reference. Augmented batches are made in Python,
+    # one at a time, so augmentation keeps to the per-batch loop.
     jit_epochs = jit.for_fit(fast if hold else None, X, y, batch_size,
                              (epochs - first_epoch) * batches, True, compiled) \
-        if compiled in (True, "jit") else None
+        if compiled in (True, "jit") and augment is None else None
     # While the plan holds its own copy of the weights for a whole epoch, the model's
     # parameters are the last good weights: the guard need not keep another copy (on an
     # MLP that is as large as the network), and the copy goes in only once checked.
@@ -331,6 +340,8 @@ def fit(
                         hooks.on_batch_begin(b, {})
                     # take() copies the rows like X[idx], a little faster for wide rows.
                     xb, yb = X.take(idx, axis=0), y[idx]
+                    if augment is not None:
+                        xb = np.ascontiguousarray(augment(xb, augment_rng), dtype=X.dtype)
                     value = step(xb, yb, None if w is None else w[idx])
                     guard.batch(value, epoch, b, opt.lr)
                     total += value * len(idx)

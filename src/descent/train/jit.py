@@ -207,7 +207,11 @@ def _supported(plan: CompiledStep, X: np.ndarray, y: np.ndarray) -> bool:
         return False
     if not X.flags.c_contiguous or X.dtype != plan.dtype:
         return False  # (fit's input checks give a C-ordered X; the kernel reads only that)
+    if len(y) != len(X):
+        return False
     if plan.loss.name == "cross_entropy" and y.ndim == 1:
-        return y.dtype == np.int64
-    return y.dtype == plan.dtype
+        return y.dtype == np.int64  # (fit has checked that they name outputs)
+    # The kernel reads k targets a row; a y of another width is the plan's error to raise.
+    k = plan.layers[-1][0].out_features
+    return y.dtype == plan.dtype and y.size == len(y) * k
 

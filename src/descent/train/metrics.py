@@ -1,4 +1,4 @@
-"""Metrics on NumPy arrays: accuracy, R², MAE, RMSE.
+"""Metrics on NumPy arrays: accuracy, R², MAE, RMSE, the confusion matrix, precision, recall.
 
 Each takes `(y_true, y_pred)` with matching lengths; `y_pred` for accuracy is class labels
 (use `decide` to turn raw network outputs into labels first).
@@ -59,6 +59,39 @@ def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Root mean squared error (in the target's units)."""
     t, p = _pair(y_true, y_pred)
     return float(np.sqrt(np.mean((t - p) ** 2)))
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """counts[i, j]: examples of true class i predicted as class j, int64 (K, K).
+
+    >>> confusion_matrix([0, 1, 1, 1], [0, 1, 0, 1], 2).tolist()
+    [[1, 0], [1, 2]]
+    """
+    t = np.asarray(y_true, dtype=np.int64).reshape(-1)
+    p = np.asarray(y_pred, dtype=np.int64).reshape(-1)
+    if t.size != p.size:
+        raise ValueError(f"metric: {t.size} targets but {p.size} predictions")
+    return np.bincount(t * n_classes + p, minlength=n_classes * n_classes).reshape(
+        n_classes, n_classes)
+
+
+def precision_recall(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class (precision, recall) from a confusion matrix (rows true, columns predicted).
+
+    Precision of class k: of the examples predicted k, the share that are k; recall: of
+    the examples that are k, the share predicted k. NaN where nothing was predicted k (or
+    nothing is k), as neither share exists.
+
+    >>> precision, recall = precision_recall(np.array([[1, 0], [1, 2]]))
+    >>> precision.tolist(), recall.round(3).tolist()
+    ([0.5, 1.0], [1.0, 0.667])
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    hits = np.diag(counts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(counts.sum(axis=0) > 0, hits / counts.sum(axis=0), np.nan)
+        recall = np.where(counts.sum(axis=1) > 0, hits / counts.sum(axis=1), np.nan)
+    return precision, recall
 
 
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {

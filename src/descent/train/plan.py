@@ -59,11 +59,12 @@ SCALED_TANH_A, SCALED_TANH_B = 1.7159, 2.0 / 3.0
 # side at least PARALLEL_MIN_SIDE. Measured on 2 cores (bench/run.py, docs/benchmarks.md):
 # at batch 128 splitting pays for the 8 and 51 MFLOP products of a 784-256-128 network,
 # and unlike OpenBLAS's own 2 threads (2.5 s an epoch on a busy machine, 0.5 s on a quiet
-# one) it holds up under load (1.1 s on the same busy machine); at batch 32, where one
-# side of every product is 32, the halves are too short for a helper woken on a busy
-# machine (0.82 s an epoch on one thread against 1.07 s split, load 12 on 2 cores).
+# one) it holds up under load (1.1 s on the same busy machine); at batch 32 it pays for
+# the two 12.8 MFLOP products on a busy machine too (10,000 rows: 1.08 and 1.38 s split
+# against 1.82 and 2.06 s on one thread, load 17 on 2 cores; one earlier run at load 12
+# had it the other way, 1.07 against 0.82). Below 32 rows a part is too short.
 PARALLEL_MIN_FLOPS = 8e6
-PARALLEL_MIN_SIDE = 64
+PARALLEL_MIN_SIDE = 32
 
 
 # ---- BLAS threads ---------------------------------------------------------------------------
