@@ -32,7 +32,7 @@ MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
 MAX_FEATURES = 32
 TOY_SETS = ("circle", "xor", "spiral", "moons")
-DATASETS = (*TOY_SETS, "windsor", "two-node", "csv")
+DATASETS = (*TOY_SETS, "windsor", "pictures", "two-node", "csv")
 
 
 @dataclass
@@ -54,6 +54,7 @@ class PlayData:
     draw: list[int]
     train: np.ndarray
     val: np.ndarray
+    image_shape: tuple[int, int] | None = None  # pictures: X holds the pixels, row-major
 
 
 def _split(n: int, seed: int, val_fraction: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
@@ -92,6 +93,26 @@ def toy(name: str, noise: float = 0.05, n: int = 300, seed: int = 0) -> PlayData
     train, val = _split(len(X), seed)
     return PlayData(name, X.astype(np.float64), y.astype(np.float64), "classification",
                     ["x1", "x2"], "class", classes, [0, 1], train, val)
+
+
+def pictures(seed: int = 0) -> PlayData:
+    """The shipped cats and dogs: 2000 gray 28×28 silhouettes, pixels in [0, 1] as 784 inputs.
+
+    Split 80/20 by `ImageSet.split`, which keeps exact duplicates on one side.
+
+    >>> d = pictures()
+    >>> d.X.shape, d.classes, d.image_shape, len(d.train) + len(d.val)
+    ((2000, 784), ['cat', 'dog'], (28, 28), 2000)
+    """
+    from descent.data import load_cats_dogs
+
+    pets = load_cats_dogs()
+    train, val = pets.split((0.8, 0.2), seed=seed)
+    _, height, width = pets.shape
+    X = pets.floats(dtype=np.float64).reshape(len(pets), height * width)
+    return PlayData("pictures", X, pets.labels.astype(np.float64), "classification",
+                    [f"pixel {r},{c}" for r in range(height) for c in range(width)], "animal",
+                    list(pets.classes), [], np.sort(train), np.sort(val), (height, width))
 
 
 def two_node_example(x: float = 1.5, y: float = 1.0) -> PlayData:

@@ -113,6 +113,8 @@ def _data(tab: Tab, msg: dict[str, Any]) -> tuple[datasets.PlayData, str | None]
         return datasets.toy(name, noise), None
     if name == "two-node":
         return datasets.two_node_example(), "two-node"
+    if name == "pictures":
+        return datasets.pictures(), None
     inputs = msg.get("inputs") or None
     draw = msg.get("draw") or None
     for key, value in (("inputs", inputs), ("draw", draw)):

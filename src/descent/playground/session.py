@@ -42,6 +42,7 @@ NEURON_GRID = 24  # each neuron's small heat map: 24×24 points of the drawn pla
 OUTPUT_GRID = 64
 CURVE_POINTS = 120
 MAX_POINTS_DRAWN = 2000
+GALLERY = 64  # pictures mode: validation pictures each later unit is drawn on
 ACTIVATION_CHOICES = ("sigmoid", "tanh", "relu", "identity")
 LOSS_CHOICES = ("quadratic", "cross_entropy")
 
@@ -150,14 +151,16 @@ class Session:
     def __init__(self, data: PlayData, settings: Settings, *, preset: str | None = None) -> None:
         self.data, self.settings, self.preset = data, settings, preset
         X = data.X
-        # The seeds' two-node example is worked with its raw x = 1.5; everything else is
+        # The seeds' two-node example is worked with its raw x = 1.5, pictures with pixels
+        # in [0, 1] (so first-layer weights read as pictures); everything else is
         # standardized on the training rows, as `descent train` does.
-        self.scale_x = preset != "two-node"
+        self.pictures = data.image_shape is not None
+        self.scale_x = preset != "two-node" and not self.pictures
         self.x_scaler = Standardizer().fit(X[data.train]) if self.scale_x else None
         self.Xs = self.x_scaler.transform(X) if self.x_scaler else X.copy()
         self.regression = data.task == "regression"
         self.y_mean, self.y_std = 0.0, 1.0
-        if self.regression and self.scale_x:
+        if self.regression and preset != "two-node":
             self.y_mean = float(data.y[data.train].mean())
             self.y_std = float(data.y[data.train].std()) or 1.0
         self.ys = (data.y - self.y_mean) / self.y_std
@@ -316,9 +319,21 @@ class Session:
                 outs.append(np.asarray(a.data, np.float64))
         return outs
 
+    def gallery(self) -> np.ndarray:
+        """Pictures mode: 64 fixed validation pictures, 32 of each class (cats first)."""
+        d = self.data
+        val = np.setdiff1d(d.val, d.train)
+        picks = [val[d.y[val] == c][:GALLERY // 2] for c in (0.0, 1.0)]
+        return np.concatenate(picks)
+
     def points(self) -> dict[str, Any]:
         """The data rows on the drawn plane: coordinates, target and train/validation."""
         d = self.data
+        if self.pictures:
+            rows = self.gallery()
+            return {"x": [], "y": _plain(d.y[rows]), "validation": [True] * len(rows),
+                    "images": base64.b64encode(np.round(d.X[rows] * 255).astype(np.uint8)
+                                               .tobytes()).decode("ascii")}
         rows = np.arange(len(d.X))
         if len(rows) > MAX_POINTS_DRAWN:
             rows = np.sort(np.random.default_rng(0).choice(rows, MAX_POINTS_DRAWN, False))
@@ -335,12 +350,14 @@ class Session:
                 "loss": self.loss.name, "rows": {"train": len(d.train), "validation":
                                                   len(np.setdiff1d(d.val, d.train))},
                 "plane": self.plane(), "points": self.points(), "preset": self.preset,
-                "advice": self._advice()}
+                "advice": self._advice(),
+                "pictures": None if not self.pictures else
+                {"height": d.image_shape[0], "width": d.image_shape[1], "gallery": GALLERY}}
 
     def _advice(self) -> str:
         """A setting that cannot fit this data, said before the learner wonders why."""
         out = self.layers[-1].activation
-        if self.regression and self.scale_x and out != "identity":
+        if self.regression and self.preset != "two-node" and out != "identity":
             reach = {"sigmoid": "0 to 1", "tanh": "−1 to 1", "relu": "0 and up"}[out]
             return (f"The target {self.data.target} is standardized (mean 0, standard deviation "
                     f"1), but a {out} output only reaches {reach}: choose the linear output "
@@ -348,11 +365,14 @@ class Session:
         return ""
 
     def _sizes(self) -> list[int]:
-        return [self.layers[0].linear.in_features] + [la.linear.out_features
-                                                      for la in self.layers]
+        """Units per drawn column; a picture is drawn as one input node, not 784."""
+        first = 1 if self.pictures else self.layers[0].linear.in_features
+        return [first] + [la.linear.out_features for la in self.layers]
 
     def snapshot(self) -> dict[str, Any]:
         """The live picture: weights, each neuron's map, the output, losses, one example."""
+        if self.pictures:
+            return self._picture_snapshot()
         one = len(self.data.draw) == 1
         n = CURVE_POINTS if one else NEURON_GRID
         hidden_maps = self._layer_outputs(self._grid(n))
@@ -377,6 +397,33 @@ class Session:
         }
         return snap
 
+    def _common(self) -> dict[str, Any]:
+        return {"steps": self.steps, "epoch": self.steps * min(self.settings.batch_size,
+                                                               len(self.data.train))
+                / len(self.data.train), "losses": self.losses(), "history": self.history,
+                "neurons": self._example(), "diverged": self.diverged,
+                "collapse": self._collapse(), "lr": self.settings.lr, "batch": len(self.batch)}
+
+    def _picture_snapshot(self) -> dict[str, Any]:
+        """Pictures: each first-layer unit drawn as its 784 weights (what it looks for), each
+        later unit as its outputs on the 64 gallery pictures (cats on top, dogs below), the
+        output as P(dog) of each gallery picture. A first-layer line is as wide as the root
+        mean square of the unit's weights."""
+        rows = self.gallery()
+        outs = self._layer_outputs(self.Xs[rows])
+        first = np.asarray(self.layers[0].linear.weight.data, np.float64)
+        maps = [[_pack(first[:, j]) for j in range(first.shape[1])]]
+        maps += [[_pack(a[:, j]) for j in range(a.shape[1])] for a in outs[1:]]
+        weights = [{"W": [_plain(np.sqrt(np.mean(first ** 2, axis=0)))],
+                    "b": _plain(self.layers[0].linear.bias.data)}]
+        weights += [{"W": _plain(la.linear.weight.data), "b": _plain(la.linear.bias.data)}
+                    for la in self.layers[1:]]
+        shown = self._probability(outs[-1][:, 0])
+        example = np.round(self.Xs[self.batch[0]] * 255).astype(np.uint8)
+        return {**self._common(), "weights": weights, "maps": maps, "map_size": 0,
+                "output": {"size": len(rows), "values": _plain(np.round(shown, 5))},
+                "example_image": base64.b64encode(example.tobytes()).decode("ascii")}
+
     def _example(self) -> dict[str, Any]:
         """z, a and f'(z) of every neuron for the first example of the next batch (hover)."""
         row = self.batch[:1]
@@ -388,7 +435,8 @@ class Session:
             layers.append({"activation": layer.activation, "z": _plain(d.z[k][0]),
                            "a": _plain(d.a[k + 1][0]),
                            "f_prime": None if fp is None else _plain(fp[0])})
-        return {"row": int(row[0]), "x": _plain(d.a[0][0]), "layers": layers}
+        return {"row": int(row[0]), "x": None if self.pictures else _plain(d.a[0][0]),
+                "layers": layers}
 
     def _collapse(self) -> dict[str, Any] | None:
         """With linear hidden units the whole stack is one layer: its W and b."""

@@ -32,7 +32,7 @@ function settings() {
 // Two classes: ŷ read as a probability (sigmoid). Regression: a standardized target needs
 // a linear output, which a sigmoid (0..1) cannot reach.
 const OUTPUT_FOR = { circle: "sigmoid", xor: "sigmoid", spiral: "sigmoid", moons: "sigmoid",
-                     windsor: "identity" };
+                     windsor: "identity", pictures: "sigmoid" };
 
 // The two-node preset sets the network to the seeds' one; leaving it gives back the learner's.
 const PRESET_CONTROLS = ["hidden", "activation", "output-activation", "loss"];
@@ -124,7 +124,12 @@ function onData(info) {
     $("output-activation").value = "sigmoid"; $("loss").value = "quadratic";
   }
   $("advice").textContent = info.advice || "";
-  $("output-legend").textContent = info.task === "classification"
+  $("output-legend").textContent = info.pictures
+    ? `${info.rows.train} training pictures, ${info.rows.validation} validation pictures. In the network: ` +
+      `the input is the next picture trained on; each layer-1 unit is drawn as its ${info.pictures.height}×${info.pictures.width} ` +
+      `weights (blue positive, orange negative: what it looks for; click a pixel for its ∂C/∂w); each later unit as its output ` +
+      `on 64 validation pictures (8×8, cats in the top half, dogs below).`
+    : info.task === "classification"
     ? `${info.rows.train} training rows (white edge), ${info.rows.validation} validation rows (black edge); ` +
       `colour: the network's ŷ, ${info.classes[0]} (orange) to ${info.classes[1]} (blue)`
     : `${info.rows.train} training row${info.rows.train === 1 ? "" : "s"}, ` +

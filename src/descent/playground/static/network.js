@@ -72,7 +72,17 @@ export function buildNetwork(container, info, handlers) {
       if (l > 0) {
         c.addEventListener("mouseenter", (e) => handlers.hover(l, k, c));
         c.addEventListener("mouseleave", () => handlers.hover(null));
-        c.addEventListener("click", () => handlers.bias(l, k));
+        if (l === 1 && info.pictures) {  // a first-layer unit is drawn as its weights: pick one
+          c.title = "click a pixel: ∂C/∂w of that pixel's weight into this unit";
+          c.addEventListener("click", (e) => {
+            const { height, width } = info.pictures;
+            const col = Math.min(width - 1, Math.floor(e.offsetX / c.clientWidth * width));
+            const row = Math.min(height - 1, Math.floor(e.offsetY / c.clientHeight * height));
+            handlers.weight(1, row * width + col, k);
+          });
+        } else {
+          c.addEventListener("click", () => handlers.bias(l, k));
+        }
       }
       container.appendChild(c);
       if (l === 0) {
@@ -80,7 +90,7 @@ export function buildNetwork(container, info, handlers) {
         name.className = "layer-label";
         name.style.left = `${pos[0][k].x - COLUMN_PAD + 2}px`; name.style.top = `${pos[0][k].y + NODE / 2 - 7}px`;
         name.style.width = `${COLUMN_PAD - 6}px`; name.style.textAlign = "right";
-        name.textContent = info.features[k];
+        name.textContent = info.pictures ? "picture" : info.features[k];
         container.appendChild(name);
       }
       nodes.push({ canvas: c, l, k });
@@ -98,11 +108,14 @@ export function updateNetwork(net, snap) {
     line.setAttribute("stroke", w >= 0 ? "#1f6fbf" : "#e07b12");
     line.setAttribute("stroke-width", Math.max(0.4, Math.min(9, 1.6 * Math.abs(w))));
     line.setAttribute("stroke-opacity", 0.35 + 0.65 * Math.min(1, Math.abs(w) / biggest));
-    title.textContent = `W${l}[${i},${j}] = ${fmt(w, 5)}: click for ∂C/∂w`;
+    title.textContent = net.info.pictures && l === 1
+      ? `unit ${j} of layer 1: root mean square of its ${net.info.pictures.height * net.info.pictures.width} weights ${fmt(w, 4)}; click a pixel of its picture for one weight`
+      : `W${l}[${i},${j}] = ${fmt(w, 5)}: click for ∂C/∂w`;
     line.dataset.value = w;
   }
   const info = net.info;
   const n = snap.map_size;
+  if (info.pictures) { updatePictureNodes(net, snap); return; }
   for (const { canvas, l, k } of net.nodes) {
     const ctx = canvas.getContext("2d");
     if (l === 0) { drawInput(ctx, info, k, n); continue; }
@@ -111,6 +124,44 @@ export function updateNetwork(net, snap) {
     canvas.title = `layer ${l}, unit ${k}: output over the drawn plane (largest |a| ${fmt(m.scale)})`;
     canvas.dataset.scale = m.scale;
   }
+}
+
+// Pictures: the input node shows the next example; layer-1 units their weights as a picture;
+// later units their outputs on the 64 gallery pictures (8×8: cats in the top half).
+function updatePictureNodes(net, snap) {
+  const { height, width } = net.info.pictures;
+  for (const { canvas, l, k } of net.nodes) {
+    const ctx = canvas.getContext("2d");
+    if (l === 0) { drawGray(ctx, atob(snap.example_image), height, width); continue; }
+    const m = snap.maps[l - 1][k];
+    const q = decode(m.bytes);
+    if (l === 1) drawGrid(ctx, q, height, width);
+    else drawGrid(ctx, q, 8, 8);
+    canvas.dataset.scale = m.scale;
+  }
+}
+
+function drawGrid(ctx, q, rows, cols) {
+  const size = ctx.canvas.width;
+  const img = ctx.createImageData(size, size);
+  for (let py = 0; py < size; py++) for (let px = 0; px < size; px++) {
+    const r = Math.min(rows - 1, Math.floor(py / size * rows));
+    const c = Math.min(cols - 1, Math.floor(px / size * cols));
+    const rgb = signRGB(q[r * cols + c] / 127), o = 4 * (py * size + px);
+    img.data[o] = rgb[0]; img.data[o + 1] = rgb[1]; img.data[o + 2] = rgb[2]; img.data[o + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+function drawGray(ctx, raw, rows, cols, x0 = 0, y0 = 0, size = ctx.canvas.width, offset = 0) {
+  const img = ctx.createImageData(size, size);
+  for (let py = 0; py < size; py++) for (let px = 0; px < size; px++) {
+    const r = Math.min(rows - 1, Math.floor(py / size * rows));
+    const c = Math.min(cols - 1, Math.floor(px / size * cols));
+    const v = raw.charCodeAt(offset + r * cols + c), o = 4 * (py * size + px);
+    img.data[o] = v; img.data[o + 1] = v; img.data[o + 2] = v; img.data[o + 3] = 255;
+  }
+  ctx.putImageData(img, x0, y0);
 }
 
 function drawMap(ctx, q, n, oneD) {
@@ -163,6 +214,7 @@ const OUT_BOX = { left: 56, top: 26, width: 270, height: 250 };
 // The output over the drawn plane: decision boundary (classes) or fitted surface/curve.
 export function drawOutput(canvas, info, snap) {
   const ctx = clear(canvas);
+  if (info.pictures) { drawGallery(ctx, canvas, info, snap); return; }
   const axesInfo = info.plane.axes;
   const pts = info.points;
   const classes = info.task === "classification";
@@ -233,6 +285,33 @@ export function drawOutput(canvas, info, snap) {
   let total = 0;
   for (let k = 0; k < vals.length; k += 7) total += (vals[k] ?? 0) * ((k % 13) + 1);
   canvas.dataset.signature = (total + signature).toFixed(6);
+}
+
+// Pictures: 24 validation pictures with P(dog); a green frame when the network is right.
+function drawGallery(ctx, canvas, info, snap) {
+  const { height, width } = info.pictures;
+  const raw = atob(info.points.images);
+  const probs = snap.output.values, labels = info.points.y;
+  const cell = 52, cols = 6, shown = [];
+  for (let k = 0; k < 12; k++) shown.push(k, probs.length / 2 + k);  // cats and dogs in turn
+  ctx.font = "12px system-ui"; ctx.fillStyle = "#1b1f24"; ctx.textAlign = "left";
+  ctx.fillText(`validation pictures: P(${info.classes[1]}) after step ${snap.steps}`, 8, 16);
+  let right = 0, signature = 0;
+  shown.forEach((row, k) => {
+    const x = 8 + (k % cols) * (cell + 3), y = 26 + Math.floor(k / cols) * (cell + 16);
+    drawGray(ctx, raw, height, width, x, y, cell, row * height * width);
+    const p = probs[row] ?? 0.5, truth = labels[row];
+    const ok = (p > 0.5) === (truth > 0.5);
+    right += ok;
+    signature += p * (k + 1);
+    ctx.strokeStyle = ok ? "#1a7f37" : "#c62828"; ctx.lineWidth = 3;
+    ctx.strokeRect(x - 1.5, y - 1.5, cell + 3, cell + 3);
+    ctx.fillStyle = "#1b1f24"; ctx.font = "11px system-ui"; ctx.textAlign = "center";
+    ctx.fillText(`${info.classes[truth > 0.5 ? 1 : 0]} ${p.toFixed(2)}`, x + cell / 2, y + cell + 12);
+  });
+  ctx.textAlign = "left";
+  ctx.fillText(`green: right, red: wrong (${right} of ${shown.length})`, 8, canvas.height - 6);
+  canvas.dataset.signature = signature.toFixed(6);
 }
 
 const LOSS_BOX = { left: 56, top: 10, width: 270, height: 96 };
