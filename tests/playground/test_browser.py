@@ -224,3 +224,34 @@ def test_linear_activations_show_the_collapse_to_one_layer(page: Any) -> None:
     W = [np.array(w["W"]) for w in snap["weights"]]
     np.testing.assert_allclose(W[0] @ W[1] @ W[2], np.array(snap["collapse"]["W"])[:, None],
                                rtol=1e-9)
+
+
+def test_cats_and_dogs_train_and_a_clicked_pixel_shows_its_weights_derivative(page: Any
+                                                                               ) -> None:
+    open_view(page, "tab-network")
+    from selenium.webdriver import ActionChains
+    from selenium.webdriver.support.ui import Select
+
+    Select(page.find_element("id", "dataset")).select_by_value("pictures")
+    wait_for(lambda: page.execute_script(
+        "const s = window.playground.lastSnapshot; return window.playground.info.pictures"
+        " && s && s.generation === window.playground.info.generation"), what="the pictures")
+    first = float(text(page, "train-loss"))
+    page.find_element("id", "play").click()
+    wait_for(lambda: int(text(page, "stat-steps")) >= 100, timeout=60, what="100 steps")
+    page.find_element("id", "pause").click()
+    wait_for(lambda: page.execute_script("return document.body.dataset.playing") == "no",
+             what="the pause")
+    assert float(text(page, "train-loss")) < 0.9 * first
+    assert float(text(page, "val-acc").rstrip("%")) > 60
+    # the top-left corner pixel of unit 0's weight picture
+    unit = page.find_element("id", "n-1-0")
+    ActionChains(page).move_to_element_with_offset(unit, -unit.size["width"] // 2 + 1,
+                                                   -unit.size["height"] // 2 + 1).click() \
+        .perform()
+    wait_for(lambda: page.find_elements("id", "chain-total"), what="the chain rule panel")
+    explain = page.execute_script("return window.playground.lastExplain")
+    assert explain["label"] == "W1[0,0]"
+    assert float(text(page, "chain-total")) == pytest.approx(
+        torch_gradient(explain, 1, 0, 0), rel=1e-9, abs=1e-15)
+    assert "matches the engine" in text(page, "chain-check")

@@ -76,8 +76,9 @@ export function buildNetwork(container, info, handlers) {
           c.title = "click a pixel: ∂C/∂w of that pixel's weight into this unit";
           c.addEventListener("click", (e) => {
             const { height, width } = info.pictures;
-            const col = Math.min(width - 1, Math.floor(e.offsetX / c.clientWidth * width));
-            const row = Math.min(height - 1, Math.floor(e.offsetY / c.clientHeight * height));
+            // offsetX/Y are -1 on the border: clamp into the picture
+            const col = Math.max(0, Math.min(width - 1, Math.floor(e.offsetX / c.clientWidth * width)));
+            const row = Math.max(0, Math.min(height - 1, Math.floor(e.offsetY / c.clientHeight * height)));
             handlers.weight(1, row * width + col, k);
           });
         } else {
