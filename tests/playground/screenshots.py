@@ -72,6 +72,15 @@ def main(folder: str) -> None:
         chrome.find_element("id", "pause").click()
         time.sleep(0.5)
         _shot(chrome, "view-network", out / "playground_windsor.png", 660)
+        chrome.execute_script("document.getElementById('net-lr').value = 1")
+        chrome.execute_script(select, "pictures")
+        _wait(chrome, "return window.playground.info.dataset === 'pictures'"
+                      " && window.playground.lastSnapshot")
+        chrome.find_element("id", "play").click()
+        _wait(chrome, "return window.playground.lastSnapshot.steps >= 300", 90)
+        chrome.find_element("id", "pause").click()
+        time.sleep(0.8)
+        _shot(chrome, "view-network", out / "playground_pictures.png", 600)
     finally:
         chrome.quit()
         server.stop()

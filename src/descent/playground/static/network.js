@@ -2,7 +2,7 @@
 import { axes, clear, contourSegments, fmt, heightRGB, legend, signColour, signRGB } from "./plot.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-const NODE = 42, GAP = 14, COLUMN_PAD = 70, TOP = 40;  // TOP: room for two-line labels
+const NODE_SIZE = 42, GAP = 14, COLUMN_PAD = 70, TOP = 40;  // TOP: room for two-line labels
 
 function decode(b64) {
   const raw = atob(b64);
@@ -15,6 +15,7 @@ function decode(b64) {
 export function buildNetwork(container, info, handlers) {
   container.innerHTML = "";
   const sizes = info.sizes;
+  const NODE = info.pictures ? 64 : NODE_SIZE;  // weight pictures need room
   const tallest = Math.max(...sizes);
   const width = Math.max(container.clientWidth || 600, 420);
   const height = TOP + tallest * (NODE + GAP) + 20;
