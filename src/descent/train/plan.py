@@ -43,7 +43,6 @@ cores (`CompiledForward`), used by `descent.train.predict_array`.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -66,44 +65,6 @@ SCALED_TANH_A, SCALED_TANH_B = 1.7159, 2.0 / 3.0
 # had it the other way, 1.07 against 0.82). Below 32 rows a part is too short.
 PARALLEL_MIN_FLOPS = 8e6
 PARALLEL_MIN_SIDE = 32
-
-# How a step's big products use the cores. No one way wins everywhere (an A128 epoch,
-# 784-256-128-10 at batch 128, 20,000 rows, float32, 2 cores, medians of 5):
-#   "blas"   OpenBLAS's own threads       quiet 0.17 s   other core busy 0.92 s
-#   "split"  descent's threads (split.py) quiet 0.25 s   other core busy 0.40 s
-#   "one"    one thread                   quiet 0.27 s   other core busy 0.30 s
-# so `_CoreTuner` times each for a few steps and keeps the fastest. Each computes every
-# element of a product with the same one-thread kernel, so the choice changes the time,
-# not the numbers.
-CORE_MODES = ("blas", "split", "one")
-
-
-class _CoreTuner:
-    """Chooses a way of using the cores by timing each for TRIES steps, in turn, then
-    keeping the fastest (median); `retune()` starts again once a choice was made (at
-    every epoch: the load may have changed)."""
-
-    TRIES = 3
-
-    def __init__(self) -> None:
-        self.mode: str | None = None
-        self._times: dict[str, list[float]] = {m: [] for m in CORE_MODES}
-        self._tried = 0
-
-    def retune(self) -> None:
-        if self.mode is not None:
-            self.__init__()
-
-    def next_mode(self) -> str:
-        return self.mode or CORE_MODES[self._tried % len(CORE_MODES)]
-
-    def record(self, mode: str, seconds: float) -> None:
-        if self.mode is not None:
-            return
-        self._times[mode].append(seconds)
-        self._tried += 1
-        if self._tried >= self.TRIES * len(CORE_MODES):
-            self.mode = min(CORE_MODES, key=lambda m: float(np.median(self._times[m])))
 
 
 # ---- BLAS threads ---------------------------------------------------------------------------
@@ -350,7 +311,6 @@ class _Buffers:
         self.delta_workers = [threads.for_product(n, o, i) for i, o in zip(ins, widths,
                                                                               strict=True)]
         self.threads = max(self.forward_workers + self.grad_workers + self.delta_workers)
-        self.unsplit = [1] * len(widths)  # every product whole (modes "blas" and "one")
 
     def activate(self) -> None:
         """Set the ones columns, which another batch size's buffers may have overwritten."""
@@ -396,8 +356,6 @@ class CompiledStep:
         self._acts = [act for _, act in layers]
         self._held = False
         self._scaled_by = 0.0  # the learning rate the gradients are scaled by, if any
-        self._tuner = _CoreTuner()
-        self._mode = "one"  # how the products use the cores (CORE_MODES)
 
     def covers(self, xb: np.ndarray) -> bool:
         return xb.dtype == self.dtype and xb.ndim == 2 \
@@ -406,7 +364,6 @@ class CompiledStep:
     def hold(self) -> None:
         """Copy the parameters in; until `release()` the plan's copy is the one trained."""
         self.threads.resync()  # code outside the plan may have set the count meanwhile
-        self._tuner.retune()
         if not self._held:
             for p, v in zip(self.params, self._param_views, strict=True):
                 np.copyto(v, p.data)
@@ -454,10 +411,8 @@ class CompiledStep:
 
     def forward(self, x: np.ndarray, buf: _Buffers) -> np.ndarray:
         """a_L for the batch x, every a_l left in buf.a (the weights must be held)."""
-        Wb, acts, a = self.Wb, self._acts, buf.a
-        mode = self._mode
-        self.threads.use(buf.threads if mode == "blas" else 1)
-        workers = buf.forward_workers if mode == "split" else buf.unsplit
+        Wb, acts, a, workers = self.Wb, self._acts, buf.a, buf.forward_workers
+        self.threads.use(1)  # big products are split by train/split.py instead
         z = a[0]
         # z is column-major: each part of a split product is a block of whole columns.
         split.matmul(x, Wb[0][:-1], z, 1, workers[0])  # x has no ones column: add the bias
@@ -528,21 +483,18 @@ class CompiledStep:
         out = self.forward(x, buf)
         value = self.output_delta(out, y, buf, scale)
         Wb, G, acts = self.Wb, self.G, self._acts
-        split_ = self._mode == "split"
-        grad_workers = buf.grad_workers if split_ else buf.unsplit
-        delta_workers = buf.delta_workers if split_ else buf.unsplit
         for l in range(len(acts) - 1, 0, -1):
             delta, below = buf.delta[l], buf.delta[l - 1]
             # [∂C/∂W; ∂C/∂b] = [a | 1]ᵀ δ, split by rows of G (row-major)
-            split.matmul(buf.aug[l - 1].T, delta, G[l], 0, grad_workers[l])
+            split.matmul(buf.aug[l - 1].T, delta, G[l], 0, buf.grad_workers[l])
             if delta.shape[1] == 1:  # one output: δ Wᵀ is an outer product
                 np.multiply(delta, Wb[l][:-1].T, out=below)
             else:  # split by columns of δ_{l-1} (column-major)
-                split.matmul(delta, Wb[l][:-1].T, below, 1, delta_workers[l])
+                split.matmul(delta, Wb[l][:-1].T, below, 1, buf.delta_workers[l])
             act = acts[l - 1]
             if act != "identity":
                 TIMES_DERIVATIVE[act](below, buf.a[l - 1], buf.tmp[l - 1])
-        split.matmul(x.T, buf.delta[0], G[0][:-1], 0, grad_workers[0])
+        split.matmul(x.T, buf.delta[0], G[0][:-1], 0, buf.grad_workers[0])
         np.matmul(buf.ones, buf.delta[0], out=G[0][-1])
         return value
 
@@ -555,9 +507,6 @@ class CompiledStep:
         # (δ_L scaled by it, so every gradient is), and the update is one pass, w -= lr g.
         # `release()` divides it out again, so `.grad` reads as the gradient.
         rate = opt.plain_rate() if held and self._flat else None
-        tuning = self._buffers_for(x.shape[0]).threads > 1 and self._tuner.mode is None
-        self._mode = self._tuner.next_mode() if tuning or self._tuner.mode else "one"
-        start = time.perf_counter() if tuning else 0.0
         value = self.gradient(x, y, rate or 1.0)
         for p, g in zip(self.params, self._grad_views, strict=True):
             p.grad = g
@@ -571,8 +520,6 @@ class CompiledStep:
             self.release()  # an update rule that needs the parameters themselves
             opt.step()
             self.hold()
-        if tuning:
-            self._tuner.record(self._mode, time.perf_counter() - start)
         if not held:
             self.release()
         return value
