@@ -41,7 +41,7 @@ from descent.optim import Optimizer, get_optimizer
 from descent.train import Callback, History, ModelCheckpoint, TrainingRun, evaluate
 from descent.train.callbacks import CallbackList
 from descent.train.divergence import DivergenceGuard
-from descent.train.fit import _CtrlC, model_dtype
+from descent.train.fit import CtrlC, model_dtype
 from descent.train.progress import progress_callback
 
 DEFAULT_SHARDS = 8
@@ -224,10 +224,10 @@ def fit(
     X_val = y_val = None
     if validation_data is not None:
         from descent.data.arrays import as_float_matrix
-        from descent.train.fit import _target
+        from descent.train.fit import fit_target
 
         X_val = as_float_matrix(validation_data[0], "validation X").astype(dtype, copy=False)
-        y_val = _target(validation_data[1], loss_fn, dtype, len(X_val))
+        y_val = fit_target(validation_data[1], loss_fn, dtype, len(X_val))
     rounds = math.ceil(n_train / batch_size)
     # Each shard's tasks run where the shard was put (if that worker is still there): the
     # rows never move, only the weights and the sums do.
@@ -272,7 +272,7 @@ def fit(
     model.train()
     hooks.on_train_begin({})
     try:
-        with _CtrlC(run), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with CtrlC(run), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for epoch in range(first_epoch, epochs):
                 run.epoch = epoch
                 hooks.on_epoch_begin(epoch, {})

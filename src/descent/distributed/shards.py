@@ -92,10 +92,10 @@ class Shard:
 
 def target_array(y: Any, loss_name: str, dtype: np.dtype, n: int, where: str) -> np.ndarray:
     """y checked as `descent.fit` checks it (same rules, same messages)."""
-    from descent.train.fit import _target  # the one-machine rule, shared
+    from descent.train.fit import fit_target  # the one-machine rule, shared
 
     try:
-        return _target(y, get_loss(loss_name), dtype, n)
+        return fit_target(y, get_loss(loss_name), dtype, n)
     except DataError as error:
         raise DataError(f"{where}: {error}") from None
 

@@ -112,13 +112,14 @@ def _eager_step(model: Module, loss: Loss, optimizer: Optimizer) -> Step:
     return step
 
 
-class _CtrlC:
-    """While active, the first Ctrl-C asks the loop to stop after the current batch."""
+class CtrlC:
+    """While active, the first Ctrl-C asks the loop to stop after the current batch (this
+    loop's and `descent.distributed.fit`'s)."""
 
     def __init__(self, run: TrainingRun) -> None:
         self.run, self.previous = run, None
 
-    def __enter__(self) -> _CtrlC:
+    def __enter__(self) -> CtrlC:
         if threading.current_thread() is threading.main_thread():
             self.previous = signal.signal(signal.SIGINT, self._handle)
         return self
@@ -229,7 +230,7 @@ def fit(
     loss_fn = get_loss(loss)
     dtype = model_dtype(model)
     X = as_float_batch(X, "X").astype(dtype, copy=False)
-    y = _target(y, loss_fn, dtype, len(X))
+    y = fit_target(y, loss_fn, dtype, len(X))
     w = None if sample_weight is None else _weights(sample_weight, len(X))
 
     if resume is not None:  # the checkpoint's seed gives back the same validation split
@@ -243,7 +244,7 @@ def fit(
     w_val = None
     if validation_data is not None:
         X_val = as_float_batch(validation_data[0], "validation X").astype(dtype, copy=False)
-        y_val = _target(validation_data[1], loss_fn, dtype, len(X_val))
+        y_val = fit_target(validation_data[1], loss_fn, dtype, len(X_val))
         if len(validation_data) == 3 and validation_data[2] is not None:
             w_val = _weights(validation_data[2], len(X_val))
     elif validation_split > 0:
@@ -320,7 +321,7 @@ def fit(
                                  ) from None
     # Overflow warnings on the way to a non-finite loss are noise: the guard below names it.
     try:
-        with _CtrlC(run), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with CtrlC(run), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for epoch in range(first_epoch, epochs):
                 run.epoch = epoch
                 hooks.on_epoch_begin(epoch, {})
@@ -389,8 +390,9 @@ def fit(
     return history
 
 
-def _target(y: Any, loss: Loss, dtype: np.dtype, n: int) -> np.ndarray:
-    """y checked and cast: (N,) or (N, k) floats, or (N,) integer labels for cross-entropy."""
+def fit_target(y: Any, loss: Loss, dtype: np.dtype, n: int) -> np.ndarray:
+    """y checked and cast: (N,) or (N, k) floats, or (N,) integer labels for cross-entropy;
+    the one rule for targets, which `descent.distributed` applies to its shards too."""
     if np.ndim(y) == 2 and np.shape(y)[1] > 1:  # several outputs, or one-hot rows
         Y = as_float_matrix(y, "y", dtype=dtype)
         if len(Y) != n:
