@@ -7,8 +7,6 @@ by the work (classes in a target, network size against available memory).
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -21,30 +19,11 @@ from descent.data.target import MAX_CLASSES, TargetEncoder
 from descent.errors import DataError, ModelFileError
 from descent.io import read_model_file, write_model_file
 from descent.tabular.model import TabularModel
+from tests.metadata_paths import leaf_paths, replaced
 
 from .conftest import QUICK, WINDSOR_CSV, run
 
 HOSTILE: list[Any] = [None, 5, "x", [], {"a": 1}, "cross_entropy"]
-
-
-def _leaves(node: Any, path: tuple = ()) -> Iterator[tuple]:
-    if path:
-        yield path
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _leaves(value, (*path, key))
-    elif isinstance(node, list):
-        for i, value in enumerate(node[:2]):
-            yield from _leaves(value, (*path, i))
-
-
-def _replaced(meta: dict, path: tuple, value: Any) -> dict:
-    out = copy.deepcopy(meta)
-    node = out
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    return out
 
 
 @pytest.mark.slow
@@ -56,9 +35,9 @@ def test_every_malformed_preprocessing_field_is_refused_on_load(trained_model, t
     crafted = tmp_path / "crafted.safetensors"
     rows = ds.data.read_csv(WINDSOR_CSV).take([0, 1])
     escaped = {}
-    for path in _leaves(meta["preprocessing"], ("preprocessing",)):
+    for path in leaf_paths(meta["preprocessing"], 2, ("preprocessing",)):
         for value in HOSTILE:
-            write_model_file(crafted, tensors, _replaced(meta, path, value))
+            write_model_file(crafted, tensors, replaced(meta, path, value))
             try:
                 model, _ = TabularModel.load(crafted)
             except ModelFileError:

@@ -10,7 +10,6 @@ is valid but absurd may end in DivergenceError, which names the epoch and the ra
 
 from __future__ import annotations
 
-import copy
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ import pytest
 import descent as ds
 from descent.errors import DivergenceError, ModelFileError
 from descent.io import encode_model_file, read_model_file
+from tests.metadata_paths import leaf_paths, replaced
 
 HOSTILE: list[Any] = [None, -1, 2**64, 10**400, 1e308, float("nan"), float("inf"), "x", [],
                       {}, True, [1, 2], {"a": 1}, 1.5]
@@ -41,30 +41,10 @@ def _fit(resume: str | None, checkpoint: Path | None = None) -> None:
            resume=resume)
 
 
-def _paths(node: Any, path: tuple = ()) -> Iterator[tuple]:
-    if path:
-        yield path
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _paths(value, (*path, key))
-    elif isinstance(node, list):
-        for i, value in enumerate(node[:3]):
-            yield from _paths(value, (*path, i))
-
-
-def _replaced(meta: dict, path: tuple, value: Any) -> dict:
-    out = copy.deepcopy(meta)
-    node = out
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    return out
-
-
 def _crafted(tensors: dict, meta: dict) -> Iterator[tuple[str, dict, dict]]:
-    for path in _paths(meta):
+    for path in leaf_paths(meta, 3):
         for value in HOSTILE:
-            yield f"{path} = {value!r:.30}", tensors, _replaced(meta, path, value)
+            yield f"{path} = {value!r:.30}", tensors, replaced(meta, path, value)
     for name, array in tensors.items():
         yield f"no {name}", {k: v for k, v in tensors.items() if k != name}, meta
         for label, changed in (("float32", array.astype(np.float32)),
@@ -112,7 +92,7 @@ def test_a_checkpoint_with_a_huge_step_count_is_refused(tmp_path):
                         (("callbacks", 0, "state", "best"), "x"),
                         (("epochs_done",), float("inf"))):
         crafted = tmp_path / "crafted.safetensors"
-        crafted.write_bytes(encode_model_file(tensors, _replaced(meta, path, value),
+        crafted.write_bytes(encode_model_file(tensors, replaced(meta, path, value),
                                               kind="checkpoint"))
         with pytest.raises(ModelFileError, match="crafted.safetensors"):
             _fit(str(crafted))
