@@ -173,6 +173,21 @@ def test_streaming_trains_a_tabular_model_that_predict_reads(tmp_path):
     assert loaded.preprocessing() == result.model.preprocessing()
 
 
+def test_streaming_order_is_seeded(tmp_path):
+    """Blocks in a shuffled order and rows shuffled within each block, both from the seed:
+    the same seed gives the same weights bit for bit (another seed, with its own split
+    and order, other weights)."""
+    path = _write(tmp_path / "t.csv", 300)
+    options = dict(recipe=Recipe(epochs=2, batch_size=16), verbose=False, block_bytes=1500)
+
+    def weights(seed):
+        result = train_big_table(path, "price", seed=seed, **options)
+        return np.concatenate([p.data.ravel() for p in result.model.network.parameters()])
+
+    np.testing.assert_array_equal(weights(3), weights(3))
+    assert not np.array_equal(weights(3), weights(4))
+
+
 def test_streaming_on_a_cluster_gives_the_same_preprocessing(tmp_path, client):
     path = _write(tmp_path / "t.csv", 500)
     options = dict(features=["area", "garden", "price"], recipe=Recipe(epochs=2),
