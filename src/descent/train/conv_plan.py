@@ -149,16 +149,13 @@ class _Conv:
             self.offsets = [i * dh * self.wp + j * dw for i in range(kh) for j in range(kw)]
         else:
             self.width = ow
-            # For each kernel offset, the output rows/cols whose input lies inside the
-            # picture and the input rows/cols they read: the rest of cols is padding, zero
-            # for good.
-            self.slabs = []
-            for i in range(kh):
-                rows = self._span(i * dh, sh, oh, pads[0][0], h)
-                for j in range(kw):
-                    cols = self._span(j * dw, sw, ow, pads[1][0], w)
-                    if rows is not None and cols is not None:
-                        self.slabs.append((i, j, rows, cols))
+            # For each kernel row i and column j, the output rows (cols) whose input lies
+            # inside the picture and the input rows (cols) they read: the rest of cols is
+            # padding, zero for good.
+            self.row_spans = [(i, s) for i in range(kh)
+                              if (s := self._span(i * dh, sh, oh, pads[0][0], h)) is not None]
+            self.col_spans = [(j, s) for j in range(kw)
+                              if (s := self._span(j * dw, sw, ow, pads[1][0], w)) is not None]
         self.buffers: dict[int, dict[str, np.ndarray]] = {}
 
     @staticmethod
@@ -209,6 +206,12 @@ class _Conv:
                         c, m, self.hp, self.wp)[:, :, pt:pt + h, pl:pl + w]
                 else:
                     b["dx"] = np.zeros((c, m, h, w), dtype)
+            if not self.wide:
+                # the input's columns read by each kernel column j, as whole picture rows
+                # (columns outside the picture stay zero): the two-stage im2col and col2im
+                b["xj"] = np.zeros((len(self.col_spans), c, m, h, ow), dtype)
+                if not self.first:
+                    b["dxj"] = np.empty((c, m, h, ow), dtype)
             self.buffers[m] = b
         return b
 
@@ -249,12 +252,18 @@ class _Conv:
             yield start, cols, b[name][:, start * run:(start + n) * run]
 
     def _slab_cols(self, x: np.ndarray, cols: np.ndarray, m: int) -> None:
-        """cols for a stride above 1: each kernel offset's strided slab of the picture."""
+        """cols from each kernel offset's (strided) slab of the picture, in two stages:
+        first the columns kernel column j reads, as (C, m, H, OW) pictures xj[j] (short
+        runs, once per j), then each offset's rows of xj[j] (runs of whole output rows,
+        contiguous for stride 1): far fewer short copies than one per offset."""
         c, (kh, kw), (sh, sw) = self.in_shape[0], self.layer.kernel_size, self.layer.stride
         _, oh, ow = self.out_shape
-        rows = cols[:-1].reshape(c, kh, kw, m, oh, ow)
-        for i, j, (r0, r1, i0, i1), (c0, c1, j0, j1) in self.slabs:
-            rows[:, i, j, :, r0:r1, c0:c1] = x[:, :, i0:i1:sh, j0:j1:sw]
+        rows, xj = cols[:-1].reshape(c, kh, kw, m, oh, ow), self.b["xj"]
+        for n, (_, (c0, c1, j0, j1)) in enumerate(self.col_spans):
+            xj[n][..., c0:c1] = x[..., j0:j1:sw]
+        for i, (r0, r1, i0, i1) in self.row_spans:
+            for n, (j, _) in enumerate(self.col_spans):
+                rows[:, i, j, :, r0:r1] = xj[n][:, :, i0:i1:sh]
 
     def backward(self, delta: np.ndarray) -> np.ndarray | None:
         """delta = ∂C/∂a (O, m, OH, OW) -> ∂C/∂x (C, m, H, W), or None for the first layer."""
@@ -296,10 +305,17 @@ class _Conv:
         np.matmul(w_t, g, out=b["dcols"])
         sh, sw = layer.stride
         rows = b["dcols"].reshape(c, kh, kw, m, oh, ow)
-        dx = b["dx"]
+        dx, t = b["dx"], b["dxj"]
         dx[...] = 0
-        for i, j, (r0, r1, i0, i1), (c0, c1, j0, j1) in self.slabs:
-            dx[:, :, i0:i1:sh, j0:j1:sw] += rows[:, i, j, :, r0:r1, c0:c1]
+        # col2im in the two stages of _slab_cols, backwards: for each kernel column j the
+        # sum over kernel rows, as whole output rows, into t; then t's columns into the
+        # picture's. Columns of t outside the picture collect gradients of padding and
+        # are never read.
+        for j, (c0, c1, j0, j1) in self.col_spans:
+            t[...] = 0
+            for i, (r0, r1, i0, i1) in self.row_spans:
+                t[:, :, i0:i1:sh] += rows[:, i, j, :, r0:r1]
+            dx[..., j0:j1:sw] += t[..., c0:c1]
         return dx
 
 
