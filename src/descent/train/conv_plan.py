@@ -38,6 +38,7 @@ tests/train/test_conv_plan.py proves the step equal to the engine on random netw
 from __future__ import annotations
 
 import os
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -583,8 +584,9 @@ class CompiledConvStep:
 
     def _plan(self, shape: tuple[int, ...]) -> _Plan | None:
         if shape not in self.plans:
+            step = weakref.ref(self)  # (no cycle: the buffers go with the step)
             try:
-                self.plans[shape] = _Plan(lambda: self._build(shape))
+                self.plans[shape] = _Plan(lambda: step()._build(shape))
             except ValueError:
                 self.plans[shape] = None
         return self.plans[shape]
