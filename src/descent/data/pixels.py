@@ -44,6 +44,10 @@ class PixelArray:
     Indexing the first axis (`X[rows]`, `X[a:b]`) gives another PixelArray of those rows
     (a uint8 copy, or a view for a slice); `take(rows)` gives their floats; `np.asarray(X)`
     gives the floats of every row (meant for small pieces: that IS the full copy).
+
+    >>> X = PixelArray(np.full((1000, 1, 28, 28), 255, np.uint8))
+    >>> X[:10].shape, X.take([0, 999]).max(), X.astype(np.float64).take([0]).dtype
+    ((10, 1, 28, 28), np.float32(1.0), dtype('float64'))
     """
 
     def __init__(self, pixels: np.ndarray, scale: float = SCALE,
