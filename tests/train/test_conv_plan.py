@@ -162,6 +162,7 @@ def _one_step_equals_the_engine(net, batch, seed, parts, threads, layout, loss):
     assert step.covers(X)
     model.train(), twin.train(), exact.train()
     for _ in range(2):  # the second step runs on reused buffers and updated weights
+        assume(_off_the_kinks(twin, X))
         try:
             theirs = _eager_step(twin, loss_fn, twin_opt)(X, y, None)
         except ValueError as error:  # BatchNorm of one value per channel: both refuse
@@ -182,6 +183,30 @@ def _one_step_equals_the_engine(net, batch, seed, parts, threads, layout, loss):
         for (name, b), (_, c), (_, e) in zip(model.named_buffers(), twin.named_buffers(),
                                              exact.named_buffers(), strict=True):
             _close(b, c, e, dtype, name)
+
+
+def _off_the_kinks(model, X):
+    """Whether no ReLU input after a BatchNorm sits within rounding of 0, where the last
+    bit decides the derivative (0 or 1) and so the whole gradient behind it. BatchNorm of
+    two values gives outputs that cancel to 0 or about 1e-17 in a later mean; the plan
+    and the engine round that mean differently, and both are right. (Without BatchNorm,
+    exact zeros are exact in both: padding, ties of small integers.) Checked on a copy:
+    the model's Dropout draws and BatchNorm statistics stay as they are."""
+    probe = copy.deepcopy(model).train()
+    a, after_norm = ds.tensor(X), False
+    with ds.no_grad():
+        for layer in probe:
+            after_norm |= isinstance(layer, nn.BatchNorm2d)
+            if after_norm and isinstance(layer, nn.Activation) \
+                    and layer.name in ("relu", "leaky_relu"):
+                z = np.abs(a.data)
+                if np.any(z < 1e-9 * max(1.0, float(z.max()))):
+                    return False
+            try:
+                a = layer(a)
+            except ValueError:  # BatchNorm of one value: the test expects both to refuse
+                return True
+    return True
 
 
 def _lenet(**kwargs):

@@ -364,6 +364,11 @@ class _Pool:
                 else np.zeros((c, m, h, w), x.dtype)  # entries outside every window stay 0
             b = self.buffers[m] = {"pre": np.empty(shape, x.dtype), "dx": dx,
                                    "out": np.empty(shape, x.dtype) if self.relu else None}
+            if self.kind == "max":  # the backward pass's scratch: which view holds the max
+                k = self.k[0] * self.k[1]
+                b["hits"] = np.empty((k, *shape), bool)
+                b["count"] = np.empty(shape, np.uint8 if k < 256 else np.int32)
+                b["share"] = np.empty(shape, x.dtype)
         self.x, self.b = x, b
         pre, views = b["pre"], self._views(x)
         if len(views) == 1:
@@ -389,14 +394,21 @@ class _Pool:
             for t in targets:
                 t[...] = share
             return dx
-        pre = self.b["pre"]
-        hits = [np.equal(v, pre) for v in self._views(self.x)]
-        count = hits[0].astype(delta.dtype)
-        for h in hits[1:]:
+        b = self.b
+        pre, hits, count, share = b["pre"], b["hits"], b["count"], b["share"]
+        if self.relu:  # the gradient reaches only maxima that the ReLU let through
+            np.greater(pre, 0, out=hits[0])
+            np.multiply(delta, hits[0], out=share)
+        else:
+            np.copyto(share, delta)
+        for h, v in zip(hits, self._views(self.x), strict=True):
+            np.equal(v, pre, out=h)
+        np.add(hits[0], hits[1], out=count, dtype=count.dtype) if len(hits) > 1 \
+            else np.copyto(count, hits[0])
+        for h in hits[2:]:
             count += h
-        share = delta / count  # ties share the gradient equally, as the engine's max does
-        if self.relu:
-            share *= pre > 0
+        if count.max() > 1:  # ties share the gradient equally, as the engine's max does
+            share /= count
         for t, h in zip(targets, hits, strict=True):
             np.multiply(share, h, out=t)
         return dx
