@@ -279,6 +279,22 @@ def test_the_parts_not_the_threads_decide_the_arithmetic():
         np.testing.assert_array_equal(a, b)
 
 
+def test_the_cores_free_at_each_step_decide_how_many_parts_run_at_once(monkeypatch):
+    model = _lenet()
+    step = compile_conv_step(model, nn.get_loss("cross_entropy"),
+                             ds.optim.SGD(model.parameters(), lr=0.1))
+    monkeypatch.setattr(conv_plan, "_cores", lambda: 2)
+    for others, parts, workers in ((0, 2, 2), (0, 1, 1), (1, 2, 1), (7, 2, 1)):
+        monkeypatch.setattr(conv_plan, "_running_elsewhere", lambda n=others: n)
+        assert step._workers(parts) == workers, (others, parts)
+    step.threads = 2  # set by hand: the load is not asked
+    monkeypatch.setattr(conv_plan, "_running_elsewhere", lambda: 7)
+    assert step._workers(2) == 2
+    # the kernel's count, without this thread; None where there is no /proc/loadavg
+    n = conv_plan._running_elsewhere()
+    assert n is None or isinstance(n, int) and n >= 0
+
+
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow],
           max_examples=min(settings.default.max_examples, 200))
 @given(net=networks(), batch=st.sampled_from([1, 3, 8]), seed=st.integers(0, 10**6),

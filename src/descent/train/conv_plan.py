@@ -564,6 +564,21 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def _running_elsewhere() -> int | None:
+    """Threads of the whole machine that are running or ready to run right now, besides
+    this one (the kernel's count in /proc/loadavg), or None where there is no such file.
+
+    Sampled at every step: the 1-minute load average lags a minute behind, so a machine
+    that has just gone quiet (or the other contenders of a benchmark, which raise it by
+    themselves) kept the step on one core long after the other was free."""
+    try:
+        with open("/proc/loadavg", "rb") as f:
+            running = int(f.read().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, running - 1)
+
+
 class CompiledConvStep:
     """One training step of a small CNN (forward, backward, optimizer step) as a NumPy plan.
 
@@ -573,10 +588,11 @@ class CompiledConvStep:
     this plan updates the model's own parameters, so there is nothing to copy.
 
     The convolutional body runs on `parts` parts of the batch (each of at least
-    LANE_MIN_ROWS pictures), whose gradients are summed. When the cores are free (the
-    1-minute load average below their count) the parts run at once, one per core (NumPy
-    releases the GIL in its loops and products); on a busy machine one after the other,
-    since a step then waits for its slowest thread. Either way each product runs on one
+    LANE_MIN_ROWS pictures), whose gradients are summed. The parts run at once on as
+    many cores as are free at the start of the step (no other thread running or ready to
+    run on them, by the kernel's count; NumPy releases the GIL in its loops and
+    products); on a busy machine one after the other, since a step then waits for its
+    slowest thread. Either way each product runs on one
     BLAS thread: many small products on 2 BLAS threads wait for each other at every one
     (and spin on a busy machine). The parts depend only on the batch size, never on the
     load, so the arithmetic and its rounding are the same on every run (a resumed fit
@@ -648,11 +664,14 @@ class CompiledConvStep:
         if self.threads is not None:
             return max(1, min(self.threads, parts))
         cores = _cores()
-        try:
-            busy = os.getloadavg()[0] >= cores - 0.5
-        except (AttributeError, OSError):  # no load average (Windows): assume busy
-            busy = True
-        return 1 if busy else min(cores, parts)
+        others = _running_elsewhere()
+        if others is None:  # no /proc (not Linux): the 1-minute load average
+            try:
+                busy = os.getloadavg()[0] >= cores - 0.5
+            except (AttributeError, OSError):  # no load average (Windows): assume busy
+                busy = True
+            return 1 if busy else min(cores, parts)
+        return max(1, min(parts, cores - others))
 
     def _run(self, jobs: list[Any], workers: int) -> list[Any]:
         """Run the callables: the first on this thread, the others on `workers - 1` more."""
