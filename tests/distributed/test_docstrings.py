@@ -12,7 +12,8 @@ import pytest
 
 MODULES = [importlib.import_module(f"descent.{name}") for name in (
     "data.csv_blocks", "distributed.big_table", "distributed.cluster", "distributed.fit",
-    "distributed.shards", "distributed.step")]
+    "distributed.joblib_backend", "distributed.medians", "distributed.shards",
+    "distributed.step")]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)

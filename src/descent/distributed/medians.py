@@ -15,8 +15,8 @@ every case; in practice one further pass suffices. Memory: the counts of one ran
     >>> while finder.pending():  # one pass over the blocks (here, one block)
     ...     finder.add(finder.scan({"x": x}))
     ...     finder.finish()
-    >>> finder.medians()["x"] == np.median(x)
-    True
+    >>> finder.medians()["x"], float(np.median(x))
+    (2.5, 2.5)
 """
 
 from __future__ import annotations
