@@ -303,6 +303,8 @@ def fit(
     jit_epochs = jit.for_fit(fast if hold else None, X, y, batch_size,
                              (epochs - first_epoch) * batches, True, compiled) \
         if compiled in (True, "jit") and augment is None else None
+    if isinstance(step, CompiledStep) and jit_epochs is None:
+        step.prepare(min(batch_size, len(X)), (epochs - first_epoch) * batches)
     # While the plan holds its own copy of the weights for a whole epoch, the model's
     # parameters are the last good weights: the guard need not keep another copy (on an
     # MLP that is as large as the network), and the copy goes in only once checked.

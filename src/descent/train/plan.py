@@ -50,7 +50,7 @@ import numpy as np
 
 from descent.nn import Activation, Linear, Loss, Module, Sequential
 from descent.optim import Optimizer
-from descent.train import split
+from descent.train import spin, split
 
 SCALED_TANH_A, SCALED_TANH_B = 1.7159, 2.0 / 3.0
 
@@ -65,6 +65,11 @@ SCALED_TANH_A, SCALED_TANH_B = 1.7159, 2.0 / 3.0
 # had it the other way, 1.07 against 0.82). Below 32 rows a part is too short.
 PARALLEL_MIN_FLOPS = 8e6
 PARALLEL_MIN_SIDE = 32
+# A fit whose split products add up to this many floating-point operations loads the
+# spinning helpers (train/spin.py: imports numba, about 1 s) if they are installed: about
+# 0.5 s of one core's BLAS time, which they halve on 2 free cores. Once loaded, every fit
+# in the process uses them. (Either way the results are the same bits.)
+SPIN_MIN_FLOPS = 2e10
 
 
 # ---- BLAS threads ---------------------------------------------------------------------------
@@ -133,8 +138,14 @@ class BlasThreads:
 
     def for_product(self, m: int, k: int, n: int) -> int:
         """Threads for an (m×k)(k×n) product: all of them only when it is big enough."""
-        big = 2.0 * m * k * n >= PARALLEL_MIN_FLOPS and min(m, k, n) >= PARALLEL_MIN_SIDE
-        return self.most if big else 1
+        return self.most if splits(m, k, n) else 1
+
+
+def splits(m: int, k: int, n: int) -> bool:
+    """Whether an (m×k)(k×n) product is split into blocks (train/split.py). A function of
+    the shape alone: the blocks decide the rounding, so the weights a run ends with do not
+    depend on the number of cores nor on the load."""
+    return 2.0 * m * k * n >= PARALLEL_MIN_FLOPS and min(m, k, n) >= PARALLEL_MIN_SIDE
 
 
 # ---- activations in place, and their derivatives from the output -----------------------------
@@ -311,6 +322,10 @@ class _Buffers:
         self.delta_workers = [threads.for_product(n, o, i) for i, o in zip(ins, widths,
                                                                               strict=True)]
         self.threads = max(self.forward_workers + self.grad_workers + self.delta_workers)
+        # Whether each product is split into blocks: the shape alone decides (see `splits`).
+        self.forward_split = [splits(n, i, o) for i, o in zip(ins, widths, strict=True)]
+        self.grad_split = [splits(i, n, o) for i, o in zip(ins, widths, strict=True)]
+        self.delta_split = [splits(n, o, i) for i, o in zip(ins, widths, strict=True)]
 
     def activate(self) -> None:
         """Set the ones columns, which another batch size's buffers may have overwritten."""
@@ -393,6 +408,18 @@ class CompiledStep:
             self._scaled_by = 0.0
         self.threads.restore()
 
+    def prepare(self, n: int, steps: int) -> None:
+        """Before a fit of `steps` batches of n rows: load the spinning helpers of the
+        split products when the fit is long enough for them to pay (`SPIN_MIN_FLOPS`)."""
+        if self.threads.most < 2 or spin.loaded():
+            return
+        work = sum(2.0 * n * lin.in_features * lin.out_features * (
+            splits(n, lin.in_features, lin.out_features)
+            + splits(lin.in_features, n, lin.out_features)
+            + splits(n, lin.out_features, lin.in_features)) for lin, _ in self.layers)
+        if work * steps >= SPIN_MIN_FLOPS:
+            spin.load_loops()
+
     def _buffers_for(self, n: int) -> _Buffers:
         buffers = self._buffers.get(n)
         if buffers is None:
@@ -411,19 +438,27 @@ class CompiledStep:
 
     def forward(self, x: np.ndarray, buf: _Buffers) -> np.ndarray:
         """a_L for the batch x, every a_l left in buf.a (the weights must be held)."""
-        Wb, acts, a, workers = self.Wb, self._acts, buf.a, buf.forward_workers
+        Wb, acts, a, parts = self.Wb, self._acts, buf.a, buf.forward_split
         self.threads.use(1)  # big products are split by train/split.py instead
         z = a[0]
-        # z is column-major: each part of a split product is a block of whole columns.
-        split.matmul(x, Wb[0][:-1], z, 1, workers[0])  # x has no ones column: add the bias
+        # z is column-major: each block of a split product is whole columns.
+        self._product(x, Wb[0][:-1], z, 1, parts[0])  # x has no ones column: add the bias
         z += Wb[0][-1]
         for l, act in enumerate(acts):
             if l:
                 z = a[l]
-                split.matmul(buf.aug[l - 1], Wb[l], z, 1, workers[l])  # [a | 1] [W; b]
+                self._product(buf.aug[l - 1], Wb[l], z, 1, parts[l])  # [a | 1] [W; b]
             if act != "identity":
                 FORWARD[act](z, buf.tmp[l])  # now holds a_l = f(z_l)
         return z
+
+    def _product(self, a: np.ndarray, b: np.ndarray, out: np.ndarray, axis: int,
+                 blocks: bool) -> None:
+        """out = a @ b: split into blocks over the cores when `blocks` (see `splits`)."""
+        if blocks:
+            split.matmul(a, b, out, axis, self.threads.most)
+        else:
+            np.matmul(a, b, out=out)
 
     def output_delta(self, out: np.ndarray, y: np.ndarray, buf: _Buffers,
                      scale: float = 1.0) -> float:
@@ -486,15 +521,15 @@ class CompiledStep:
         for l in range(len(acts) - 1, 0, -1):
             delta, below = buf.delta[l], buf.delta[l - 1]
             # [∂C/∂W; ∂C/∂b] = [a | 1]ᵀ δ, split by rows of G (row-major)
-            split.matmul(buf.aug[l - 1].T, delta, G[l], 0, buf.grad_workers[l])
+            self._product(buf.aug[l - 1].T, delta, G[l], 0, buf.grad_split[l])
             if delta.shape[1] == 1:  # one output: δ Wᵀ is an outer product
                 np.multiply(delta, Wb[l][:-1].T, out=below)
             else:  # split by columns of δ_{l-1} (column-major)
-                split.matmul(delta, Wb[l][:-1].T, below, 1, buf.delta_workers[l])
+                self._product(delta, Wb[l][:-1].T, below, 1, buf.delta_split[l])
             act = acts[l - 1]
             if act != "identity":
                 TIMES_DERIVATIVE[act](below, buf.a[l - 1], buf.tmp[l - 1])
-        split.matmul(x.T, buf.delta[0], G[0][:-1], 0, buf.grad_workers[0])
+        self._product(x.T, buf.delta[0], G[0][:-1], 0, buf.grad_split[0])
         np.matmul(buf.ones, buf.delta[0], out=G[0][-1])
         return value
 
