@@ -147,9 +147,14 @@ def test_thread_choice_follows_the_product_size():
     if not threads.available or threads.most < 2:
         pytest.skip("needs a BLAS whose threads threadpoolctl can set")
     assert threads.for_product(128, 784, 256) == 2  # 51 MFLOP
-    assert threads.for_product(32, 784, 256) == 2  # 12.8 MFLOP, every side >= 32
-    assert threads.for_product(16, 784, 256) == 1  # one side of 16
+    assert threads.for_product(32, 784, 256) == 1  # 12.8 MFLOP: faster whole (benchmarks)
+    assert threads.for_product(64, 784, 256) == 2  # 25.7 MFLOP, every side >= 32
+    assert threads.for_product(16, 2000, 2000) == 1  # one side of 16
     assert threads.for_product(32, 13, 64) == 1
+    # which products are split is the shape's business alone, not the thread count's
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        one = plan_module.BlasThreads()
+    assert one.for_product(128, 784, 256) == 1 and plan_module.splits(128, 784, 256)
     # one count per batch size, for the whole step
     net = ds.nn.MLP([784, 256, 128, 10], activation="relu", seed=0)
     step = compile_step(net, ds.nn.get_loss("cross_entropy"),

@@ -133,3 +133,25 @@ def test_an_error_in_a_part_reaches_the_caller():
     done = []
     helpers.run([lambda: done.append(1)] * 4)  # and the helpers still serve the next job
     assert done == [1] * 4
+
+
+def test_the_chooser_keeps_the_faster_way_and_looks_again():
+    """Helpers first; slower steps with them: the caller alone; when the load goes and the
+    helpers' probe steps are faster again, back to them."""
+    c = split.Chooser(2, every=10, probe=3)
+    seen = []
+    for step in range(60):
+        w = c.workers()
+        seen.append(w)
+        slow_helpers = step < 30
+        c.record((2.0 if slow_helpers else 0.5) if w == 2 else 1.0)
+    assert seen[:3] == [2, 2, 2] and seen[3:6] == [1, 1, 1]  # the first probe
+    assert c.current == 2 and 1 in seen[6:30] and seen[-1] == 2
+    assert seen[6:30].count(2) <= 9  # while the helpers were slow: only probe steps
+
+
+def test_one_thread_never_probes():
+    c = split.Chooser(1)
+    for _ in range(20):
+        assert c.workers() == 1
+        c.record(1.0)

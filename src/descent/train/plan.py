@@ -43,6 +43,7 @@ cores (`CompiledForward`), used by `descent.train.predict_array`.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -54,16 +55,16 @@ from descent.train import spin, split
 
 SCALED_TANH_A, SCALED_TANH_B = 1.7159, 2.0 / 3.0
 
-# A product is split over the cores (train/split.py: descent's own threads, BLAS on one
-# thread each) only when it has at least this many floating-point operations and every
-# side at least PARALLEL_MIN_SIDE. Measured on 2 cores (bench/run.py, docs/benchmarks.md):
-# at batch 128 splitting pays for the 8 and 51 MFLOP products of a 784-256-128 network,
-# and unlike OpenBLAS's own 2 threads (2.5 s an epoch on a busy machine, 0.5 s on a quiet
-# one) it holds up under load (1.1 s on the same busy machine); at batch 32 it pays for
-# the two 12.8 MFLOP products on a busy machine too (10,000 rows: 1.08 and 1.38 s split
-# against 1.82 and 2.06 s on one thread, load 17 on 2 cores; one earlier run at load 12
-# had it the other way, 1.07 against 0.82). Below 32 rows a part is too short.
-PARALLEL_MIN_FLOPS = 8e6
+# A product is split into blocks over the cores (train/split.py: BLAS on one thread per
+# block, spinning helpers beside the caller) only when it has at least this many
+# floating-point operations and every side at least PARALLEL_MIN_SIDE. The shape alone
+# decides, because the blocks decide the rounding. Measured on 2 vCPUs (bench/run.py,
+# docs/benchmarks.md): the two 51 MFLOP products of a 784-256-128 network at batch 128
+# take 1.0 ms a step split against 1.8 ms whole when the second core is free; a split
+# product computed by the caller alone costs 3-20% more than the whole one, and at batch
+# 32 (the 12.8 MFLOP products) the epoch was faster whole in every run (10,000 rows: 0.16
+# against 0.18-0.20 s). Below 32 rows a block is too short.
+PARALLEL_MIN_FLOPS = 2e7
 PARALLEL_MIN_SIDE = 32
 # A fit whose split products add up to this many floating-point operations loads the
 # spinning helpers (train/spin.py: imports numba, about 1 s) if they are installed: about
@@ -326,6 +327,10 @@ class _Buffers:
         self.forward_split = [splits(n, i, o) for i, o in zip(ins, widths, strict=True)]
         self.grad_split = [splits(i, n, o) for i, o in zip(ins, widths, strict=True)]
         self.delta_split = [splits(n, o, i) for i, o in zip(ins, widths, strict=True)]
+        # How many threads compute the blocks of the split products: chosen by timing,
+        # which changes no bit (split.Chooser); None when nothing is split.
+        self.chooser = split.Chooser(threads.most) if any(
+            self.forward_split + self.grad_split + self.delta_split) else None
 
     def activate(self) -> None:
         """Set the ones columns, which another batch size's buffers may have overwritten."""
@@ -371,6 +376,7 @@ class CompiledStep:
         self._acts = [act for _, act in layers]
         self._held = False
         self._scaled_by = 0.0  # the learning rate the gradients are scaled by, if any
+        self._workers = 1  # threads for the current step's split products
 
     def covers(self, xb: np.ndarray) -> bool:
         return xb.dtype == self.dtype and xb.ndim == 2 \
@@ -456,7 +462,7 @@ class CompiledStep:
                  blocks: bool) -> None:
         """out = a @ b: split into blocks over the cores when `blocks` (see `splits`)."""
         if blocks:
-            split.matmul(a, b, out, axis, self.threads.most)
+            split.matmul(a, b, out, axis, self._workers)
         else:
             np.matmul(a, b, out=out)
 
@@ -514,6 +520,25 @@ class CompiledStep:
         loss; no update. The weights must be held. `scale=len(x)` gives the gradient of
         the loss summed over the rows, which data-parallel training adds up across
         machines (descent.distributed)."""
+        chooser, start = self._choose(x.shape[0])
+        value = self._gradient(x, y, scale)
+        if chooser is not None:
+            chooser.record(time.perf_counter() - start)
+        return value
+
+    def _choose(self, n: int) -> tuple[split.Chooser | None, float]:
+        """Set the threads of this step's split products (chosen by timing the steps,
+        which changes no bit: split.Chooser); its chooser, to be told the step's time."""
+        buf = self._buffers_for(n)
+        chooser = buf.chooser
+        if chooser is None:
+            return None, 0.0
+        if chooser.most != self.threads.most:
+            chooser = buf.chooser = split.Chooser(self.threads.most)
+        self._workers = chooser.workers()
+        return chooser, time.perf_counter()
+
+    def _gradient(self, x: np.ndarray, y: np.ndarray, scale: float) -> float:
         buf = self._buffers_for(x.shape[0])
         out = self.forward(x, buf)
         value = self.output_delta(out, y, buf, scale)
@@ -542,7 +567,10 @@ class CompiledStep:
         # (δ_L scaled by it, so every gradient is), and the update is one pass, w -= lr g.
         # `release()` divides it out again, so `.grad` reads as the gradient.
         rate = opt.plain_rate() if held and self._flat else None
-        value = self.gradient(x, y, rate or 1.0)
+        # The whole step is timed, update included: where the helpers wrote the gradient
+        # the update reads it from the other core's cache, and that is part of their cost.
+        chooser, start = self._choose(x.shape[0])
+        value = self._gradient(x, y, rate or 1.0)
         for p, g in zip(self.params, self._grad_views, strict=True):
             p.grad = g
         done = False
@@ -557,6 +585,8 @@ class CompiledStep:
             self.hold()
         if not held:
             self.release()
+        if chooser is not None:
+            chooser.record(time.perf_counter() - start)
         return value
 
 

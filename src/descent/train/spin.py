@@ -31,8 +31,13 @@ import numpy as np
 
 from descent.train import gemm
 
-# ctl slots, each on its own cache line (8 int64 apart)
-TICKET, DONE, NPARTS, SLEEPING, STOP = 0, 8, 16, 24, 32
+# ctl slots. What a spinning helper reads (the ticket, the stop flag, the block count: the
+# caller writes them once a product) share one cache line; the count of blocks done, which
+# both write, and the sleeping flag have lines of their own, 128 bytes apart (the
+# adjacent-line prefetcher pairs lines). The block is aligned and away from Python's small
+# objects: a line a helper polls must not be one the interpreter writes all the time.
+TICKET, STOP, NPARTS, DONE, SLEEPING = 0, 1, 2, 16, 32
+LINE = 128
 SHIFT = 20
 MASK = (1 << SHIFT) - 1
 # Pauses a helper spins through without work before it sleeps (a pause is some tens of
@@ -206,6 +211,13 @@ def load_loops() -> bool:
     return True
 
 
+def _aligned_slots(n: int) -> np.ndarray:
+    """n int64 zeros starting on a LINE boundary, alone in their own lines of memory."""
+    room = np.zeros(n + 3 * LINE // 8 + 1024, np.int64)  # > 512 bytes: not from pymalloc
+    start = (-room.ctypes.data % LINE) // 8 + LINE // 8
+    return room[start:start + n]
+
+
 class Pool:
     """n spinning helper threads and the job slot they serve; `run` is for one caller at
     a time (the `lock` is for callers to take)."""
@@ -213,7 +225,7 @@ class Pool:
     def __init__(self, n: int, loops: dict[str, Any] | None = None) -> None:
         self.loops = loops if loops is not None else _compiled
         assert self.loops is not None, "load_loops() first"
-        self.ctl = np.zeros(48, np.int64)
+        self.ctl = _aligned_slots(48)
         self.parts = np.zeros((MAX_PARTS, gemm.FIELDS), np.int64)
         s, d, _ = gemm.functions() or (0, 0, True)
         self.fns = np.array([s, d], np.int64)

@@ -42,8 +42,11 @@ from descent.train import gemm, spin
 # equal to the unsplit one-thread product for the shapes of bench/run.py's networks).
 ALIGN = 16
 # Blocks per split product, whatever the number of cores (so that the result does not
-# depend on it): 2 a thread on 2 cores, so that a late helper costs half a block.
-BLOCKS = 4
+# depend on it). Two: computed one after the other they cost 3-20% more than the whole
+# product (measured, one thread: 128x784 by 784x256 in 2 column blocks 0.62 ms against
+# 0.56, in 4 blocks 0.77; 32x784 by 784x256 0.18 against 0.16 and 0.21), which is what
+# the caller pays when the helpers do not help (see `Chooser`).
+BLOCKS = 2
 
 
 class _Job:
@@ -188,3 +191,62 @@ def _describe(a: np.ndarray, b: np.ndarray, out: np.ndarray, axis: int,
             gemm.describe(a[lo:hi], b, out[lo:hi], row)
         else:
             gemm.describe(a, b[:, lo:hi], out[:, lo:hi], row)
+
+
+class Chooser:
+    """Whether the helpers compute blocks beside the caller, or the caller alone: chosen by
+    timing the steps both ways, and chosen again every so often as the load changes.
+
+    This choice may follow the clock because it changes no bit of any result (the blocks
+    are fixed by the shapes, each the same gemm call whoever computes it). On 2 vCPUs the
+    helpers paid only when the other core was free: with other work on the machine a
+    helper's block arrived late, and the data it touched moved between the cores' caches
+    (measured: A32 steps 0.49 ms on one thread, 0.83-1.1 ms with a spinning helper at
+    load 7-9). After the first `probe` steps the other way is tried for `probe` steps,
+    then again for the last `probe` of every `every`; it is kept if the median of its
+    steps is below the median of the last `probe` steps the current way.
+
+    >>> c = Chooser(2, every=10, probe=3)
+    >>> for _ in range(6):  # helpers first; this machine's helpers make steps slower
+    ...     w = c.workers(); c.record(2.0 if w == 2 else 1.0)
+    >>> c.current
+    1
+    """
+
+    def __init__(self, most: int, every: int = 250, probe: int = 6) -> None:
+        self.most, self.every, self.probe = most, every, probe
+        self.current = most  # helpers first: on a quiet machine they pay
+        self._step = 0
+        self._recent: list[float] = []  # the last `probe` step times the current way
+        self._trial: list[float] = []
+
+    def _trying(self, step: int) -> bool:
+        """Whether step `step` tries the other way: steps probe..2·probe-1 (a first
+        choice, early in the fit), then the last `probe` steps of every `every`."""
+        if step < 2 * self.probe:
+            return step >= self.probe
+        return (step - 2 * self.probe) % self.every >= self.every - self.probe
+
+    def workers(self) -> int:
+        """Threads for this step's split products."""
+        if self.most < 2:
+            return 1
+        other = 1 if self.current > 1 else self.most
+        return other if self._trying(self._step) else self.current
+
+    def record(self, seconds: float) -> None:
+        """The time the step just taken (with `workers()` threads) took."""
+        if self.most < 2:
+            return
+        trying = self._trying(self._step)
+        self._step += 1
+        if not trying:
+            self._recent = (self._recent + [seconds])[-self.probe:]
+            return
+        self._trial.append(seconds)
+        if len(self._trial) == self.probe:
+            trial, self._trial = sorted(self._trial), []
+            recent = sorted(self._recent)
+            if recent and trial[len(trial) // 2] < recent[len(recent) // 2]:
+                self.current = 1 if self.current > 1 else self.most
+                self._recent = trial
