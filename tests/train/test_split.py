@@ -136,18 +136,20 @@ def test_an_error_in_a_part_reaches_the_caller():
 
 
 def test_the_chooser_keeps_the_faster_way_and_looks_again():
-    """Helpers first; slower steps with them: the caller alone; when the load goes and the
-    helpers' probe steps are faster again, back to them."""
+    """The caller alone first; helpers faster: they are taken; when the load comes and
+    they are slower, the caller alone again; a helper gain under the margin is no reason
+    to switch."""
     c = split.Chooser(2, every=10, probe=3)
     seen = []
-    for step in range(60):
+    for step in range(80):
         w = c.workers()
         seen.append(w)
-        slow_helpers = step < 30
-        c.record((2.0 if slow_helpers else 0.5) if w == 2 else 1.0)
-    assert seen[:3] == [2, 2, 2] and seen[3:6] == [1, 1, 1]  # the first probe
-    assert c.current == 2 and 1 in seen[6:30] and seen[-1] == 2
-    assert seen[6:30].count(2) <= 9  # while the helpers were slow: only probe steps
+        helper_time = 0.5 if step < 30 else 2.0 if step < 60 else 0.9
+        c.record(helper_time if w == 2 else 1.0)
+    assert seen[:3] == [1, 1, 1] and seen[3:6] == [2, 2, 2]  # the first probe
+    assert seen[6:30].count(1) <= 9 and seen[29] == 2  # helpers taken, probes alone
+    assert seen[40:60].count(2) <= 6 and seen[59] == 1  # slow helpers left
+    assert seen[60:].count(2) <= 6 and c.current == 1  # 10% faster: not enough
 
 
 def test_one_thread_never_probes():

@@ -283,6 +283,21 @@ def _columns(flat: np.ndarray, n: int, w: int) -> np.ndarray:
     return flat[: n * w].reshape(w, n).T
 
 
+# The helper-or-alone choice of each network shape and batch size (split.Chooser), kept
+# across fits: what one fit learnt about the machine the next starts from. (It changes
+# only how fast, never what is computed.)
+_CHOOSERS: dict[Any, split.Chooser] = {}
+
+
+def _chooser(key: Any, most: int) -> split.Chooser:
+    chooser = _CHOOSERS.get(key)
+    if chooser is None or chooser.most != most:
+        if len(_CHOOSERS) >= 64:
+            _CHOOSERS.clear()
+        chooser = _CHOOSERS[key] = split.Chooser(most)
+    return chooser
+
+
 class _Buffers:
     """Every array one step needs, for one batch size (views of an `_Arena`); and the
     number of BLAS threads of its products.
@@ -329,7 +344,8 @@ class _Buffers:
         self.delta_split = [splits(n, o, i) for i, o in zip(ins, widths, strict=True)]
         # How many threads compute the blocks of the split products: chosen by timing,
         # which changes no bit (split.Chooser); None when nothing is split.
-        self.chooser = split.Chooser(threads.most) if any(
+        self.chooser = _chooser((tuple(zip(ins, widths, strict=True)), n, dtype),
+                                threads.most) if any(
             self.forward_split + self.grad_split + self.delta_split) else None
 
     def activate(self) -> None:
@@ -534,7 +550,7 @@ class CompiledStep:
         if chooser is None:
             return None, 0.0
         if chooser.most != self.threads.most:
-            chooser = buf.chooser = split.Chooser(self.threads.most)
+            chooser = buf.chooser = split.Chooser(self.threads.most)  # (a new BLAS limit)
         self._workers = chooser.workers()
         return chooser, time.perf_counter()
 

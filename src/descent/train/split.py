@@ -202,20 +202,24 @@ class Chooser:
     helpers paid only when the other core was free: with other work on the machine a
     helper's block arrived late, and the data it touched moved between the cores' caches
     (measured: A32 steps 0.49 ms on one thread, 0.83-1.1 ms with a spinning helper at
-    load 7-9). After the first `probe` steps the other way is tried for `probe` steps,
-    then again for the last `probe` of every `every`; it is kept if the median of its
-    steps is below the median of the last `probe` steps the current way.
+    load 7-9). The caller alone is the first choice, the safe one: a wrong choice of
+    helpers on a busy machine cost up to 2x, a wrong choice of the caller alone on a quiet
+    one 1.3-1.8x on the split products. After the first `probe` steps the other way is
+    tried for `probe` steps, then again for the last `probe` of every `every`; helpers
+    are taken if the median of their steps is below `margin` times the median of the
+    last `probe` steps alone, and left as soon as the caller alone is faster.
 
     >>> c = Chooser(2, every=10, probe=3)
-    >>> for _ in range(6):  # helpers first; this machine's helpers make steps slower
-    ...     w = c.workers(); c.record(2.0 if w == 2 else 1.0)
+    >>> for _ in range(6):  # alone first; on this machine now the helpers halve a step
+    ...     w = c.workers(); c.record(1.0 if w == 2 else 2.0)
     >>> c.current
-    1
+    2
     """
 
-    def __init__(self, most: int, every: int = 250, probe: int = 6) -> None:
-        self.most, self.every, self.probe = most, every, probe
-        self.current = most  # helpers first: on a quiet machine they pay
+    def __init__(self, most: int, every: int = 120, probe: int = 6,
+                 margin: float = 0.85) -> None:
+        self.most, self.every, self.probe, self.margin = most, every, probe, margin
+        self.current = 1
         self._step = 0
         self._recent: list[float] = []  # the last `probe` step times the current way
         self._trial: list[float] = []
@@ -247,6 +251,7 @@ class Chooser:
         if len(self._trial) == self.probe:
             trial, self._trial = sorted(self._trial), []
             recent = sorted(self._recent)
-            if recent and trial[len(trial) // 2] < recent[len(recent) // 2]:
+            bar = self.margin if self.current == 1 else 1.0  # to helpers: clearly faster
+            if recent and trial[len(trial) // 2] < bar * recent[len(recent) // 2]:
                 self.current = 1 if self.current > 1 else self.most
                 self._recent = trial
