@@ -139,7 +139,7 @@ def test_the_chooser_keeps_the_faster_way_and_looks_again():
     """The caller alone first; helpers faster: they are taken; when the load comes and
     they are slower, the caller alone again; a helper gain under the margin is no reason
     to switch."""
-    c = split.Chooser(2, every=10, probe=3)
+    c = split.Chooser(2, every=10, probe=3, settle=0)
     seen = []
     for step in range(80):
         w = c.workers()
@@ -150,6 +150,17 @@ def test_the_chooser_keeps_the_faster_way_and_looks_again():
     assert seen[6:30].count(1) <= 9 and seen[29] == 2  # helpers taken, probes alone
     assert seen[40:60].count(2) <= 6 and seen[59] == 1  # slow helpers left
     assert seen[60:].count(2) <= 6 and c.current == 1  # 10% faster: not enough
+
+
+def test_the_steps_after_a_change_of_way_are_not_counted():
+    """The first steps after a switch pay for moving data between caches: a probe whose
+    first steps are slow but whose steady steps are fast still wins."""
+    c = split.Chooser(2, every=100, probe=3, settle=2)
+    for step in range(10):
+        w = c.workers()
+        first_of_probe = step in (5, 6)  # steps 5..9 try the helpers; 5, 6 settle
+        c.record(9.0 if first_of_probe else 0.5 if w == 2 else 1.0)
+    assert c.current == 2
 
 
 def test_one_thread_never_probes():

@@ -204,32 +204,37 @@ class Chooser:
     (measured: A32 steps 0.49 ms on one thread, 0.83-1.1 ms with a spinning helper at
     load 7-9). The caller alone is the first choice, the safe one: a wrong choice of
     helpers on a busy machine cost up to 2x, a wrong choice of the caller alone on a quiet
-    one 1.3-1.8x on the split products. After the first `probe` steps the other way is
-    tried for `probe` steps, then again for the last `probe` of every `every`; helpers
-    are taken if the median of their steps is below `margin` times the median of the
-    last `probe` steps alone, and left as soon as the caller alone is faster.
+    one 1.3-1.8x on the split products. Early in a fit, and again at the end of every
+    `every` steps, the other way is tried: `settle` steps not counted (they pay for moving
+    data between the caches), then `probe` steps timed. Helpers are taken if the median
+    of their timed steps is below `margin` times the median of the last `probe` steps
+    alone, and left as soon as the caller alone is faster.
 
-    >>> c = Chooser(2, every=10, probe=3)
+    >>> c = Chooser(2, every=10, probe=3, settle=0)
     >>> for _ in range(6):  # alone first; on this machine now the helpers halve a step
     ...     w = c.workers(); c.record(1.0 if w == 2 else 2.0)
     >>> c.current
     2
     """
 
-    def __init__(self, most: int, every: int = 120, probe: int = 6,
+    def __init__(self, most: int, every: int = 120, probe: int = 6, settle: int = 2,
                  margin: float = 0.85) -> None:
         self.most, self.every, self.probe, self.margin = most, every, probe, margin
+        self.settle = settle
         self.current = 1
+        self._since, self._was_trying = 0, False
         self._step = 0
         self._recent: list[float] = []  # the last `probe` step times the current way
         self._trial: list[float] = []
 
     def _trying(self, step: int) -> bool:
-        """Whether step `step` tries the other way: steps probe..2·probe-1 (a first
-        choice, early in the fit), then the last `probe` steps of every `every`."""
-        if step < 2 * self.probe:
-            return step >= self.probe
-        return (step - 2 * self.probe) % self.every >= self.every - self.probe
+        """Whether step `step` tries the other way: steps span..2·span-1 (a first choice,
+        early in the fit), then the last `span` steps of every `every`, where a span is
+        `settle` steps to let the caches settle and `probe` steps timed."""
+        span = self.settle + self.probe
+        if step < 2 * span:
+            return step >= span
+        return (step - 2 * span) % self.every >= self.every - span
 
     def workers(self) -> int:
         """Threads for this step's split products."""
@@ -244,6 +249,12 @@ class Chooser:
             return
         trying = self._trying(self._step)
         self._step += 1
+        # The first steps after a change of way pay for moving the data between the
+        # cores' caches: they are not counted, neither way.
+        self._since = self._since + 1 if trying == self._was_trying else 1
+        self._was_trying = trying
+        if self._since <= self.settle:
+            return
         if not trying:
             self._recent = (self._recent + [seconds])[-self.probe:]
             return
