@@ -233,14 +233,16 @@ def split_blocks(mp: pytest.MonkeyPatch, engine: str) -> None:
         return
     mp.setattr(plan_module, "PARALLEL_MIN_FLOPS", 0.0)
     mp.setattr(plan_module, "PARALLEL_MIN_SIDE", 1)
+    mp.setattr(plan_module, "SPLIT_MIN_THREADS", 1)
     if engine == "spin":
         assert spin.load_loops()
     else:
         mp.setattr(split, "_spin_pool", lambda workers: None)
     if engine == "alone":
-        one = split.matmul
-        mp.setattr(split, "matmul", lambda a, b, out, axis, workers: one(a, b, out, axis, 1))
         mp.setattr(split, "helpers", _no_helpers)
+    # Whatever the timing chooses (split.Chooser), this engine computes the blocks.
+    workers, real = (1 if engine == "alone" else 2), split.matmul
+    mp.setattr(split, "matmul", lambda a, b, out, axis, _: real(a, b, out, axis, workers))
 
 
 def _no_helpers(n: int) -> split.Helpers:

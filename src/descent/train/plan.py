@@ -30,11 +30,12 @@ numbers):
   Σ_n δ is a product with a vector of ones, cheaper than a reduction;
 - activations and deltas are column-major, the layout in which OpenBLAS multiplies δ Wᵀ
   fastest (see `_Buffers`);
-- BLAS runs on one thread; a big product is split over the cores by descent's own
-  threads, which take parts as they get to run (train/split.py), so that a busy machine
-  slows it to one core's speed instead of stalling it; which products are split is
-  chosen per batch size from their shapes (`BlasThreads.for_product`, `_Buffers`):
-  splitting a small product costs more in synchronisation than it saves.
+- BLAS runs on one thread (OpenBLAS's own threads stall on a busy machine and change
+  the last bits); with 3 or more threads allowed, a big product is split into blocks
+  fixed by its shape, computed beside the caller by spinning helper threads when timing
+  shows they pay (train/split.py, train/spin.py): which products are split is chosen
+  per batch size from their shapes and the thread count (`splits`, `_Buffers`), never
+  from the clock, so the rounding never depends on the load.
 
 `compile_forward` is the forward pass alone, for prediction in chunks spread over the
 cores (`CompiledForward`), used by `descent.train.predict_array`.
@@ -66,6 +67,14 @@ SCALED_TANH_A, SCALED_TANH_B = 1.7159, 2.0 / 3.0
 # against 0.18-0.20 s). Below 32 rows a block is too short.
 PARALLEL_MIN_FLOPS = 2e7
 PARALLEL_MIN_SIDE = 32
+# ... and only where BLAS may use at least this many threads (the count in force when the
+# plan is made: the cores, or the user's limit). On 2 vCPUs, the machine measured, every
+# full-size A128 run was fastest with nothing split, on one thread (docs/benchmarks.md:
+# 0.77-0.80 s an epoch against 0.85-0.95 s split with the helpers chosen by timing and
+# 1.13-1.20 s for the split before): the second core is where everything else on the
+# machine runs, and a split product computed by the caller alone costs 10-20% more.
+# With more cores a helper has a free one more often; that was not measured.
+SPLIT_MIN_THREADS = 3
 # A fit whose split products add up to this many floating-point operations loads the
 # spinning helpers (train/spin.py: imports numba, about 1 s) if they are installed: about
 # 0.5 s of one core's BLAS time, which they halve on 2 free cores. Once loaded, every fit
@@ -139,13 +148,19 @@ class BlasThreads:
 
     def for_product(self, m: int, k: int, n: int) -> int:
         """Threads for an (m×k)(k×n) product: all of them only when it is big enough."""
-        return self.most if splits(m, k, n) else 1
+        return self.most if self.splitting and splits(m, k, n) else 1
+
+    @property
+    def splitting(self) -> bool:
+        """Whether big products are split at all with this many threads."""
+        return self.most >= SPLIT_MIN_THREADS
 
 
 def splits(m: int, k: int, n: int) -> bool:
-    """Whether an (m×k)(k×n) product is split into blocks (train/split.py). A function of
-    the shape alone: the blocks decide the rounding, so the weights a run ends with do not
-    depend on the number of cores nor on the load."""
+    """Whether an (m×k)(k×n) product is big enough to be split into blocks (train/split.py)
+    where the threads allow it (`BlasThreads.splitting`). A function of the shape: the
+    blocks decide the rounding, so the weights a run ends with depend on the shapes and the
+    thread count in force, never on the load or on which thread computed what."""
     return 2.0 * m * k * n >= PARALLEL_MIN_FLOPS and min(m, k, n) >= PARALLEL_MIN_SIDE
 
 
@@ -339,9 +354,10 @@ class _Buffers:
                                                                               strict=True)]
         self.threads = max(self.forward_workers + self.grad_workers + self.delta_workers)
         # Whether each product is split into blocks: the shape alone decides (see `splits`).
-        self.forward_split = [splits(n, i, o) for i, o in zip(ins, widths, strict=True)]
-        self.grad_split = [splits(i, n, o) for i, o in zip(ins, widths, strict=True)]
-        self.delta_split = [splits(n, o, i) for i, o in zip(ins, widths, strict=True)]
+        on = threads.splitting
+        self.forward_split = [on and splits(n, i, o) for i, o in zip(ins, widths, strict=True)]
+        self.grad_split = [on and splits(i, n, o) for i, o in zip(ins, widths, strict=True)]
+        self.delta_split = [on and splits(n, o, i) for i, o in zip(ins, widths, strict=True)]
         # How many threads compute the blocks of the split products: chosen by timing,
         # which changes no bit (split.Chooser); None when nothing is split.
         self.chooser = _chooser((tuple(zip(ins, widths, strict=True)), n, dtype),
@@ -433,7 +449,7 @@ class CompiledStep:
     def prepare(self, n: int, steps: int) -> None:
         """Before a fit of `steps` batches of n rows: load the spinning helpers of the
         split products when the fit is long enough for them to pay (`SPIN_MIN_FLOPS`)."""
-        if self.threads.most < 2 or spin.loaded():
+        if not self.threads.splitting or spin.loaded():
             return
         work = sum(2.0 * n * lin.in_features * lin.out_features * (
             splits(n, lin.in_features, lin.out_features)
