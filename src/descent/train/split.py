@@ -17,7 +17,8 @@ sleep between products (on 2 vCPUs these add almost nothing: a woken thread shar
 core of the thread that woke it). Whichever runs them, and however many there are (none
 when BLAS is limited to one thread), the blocks are the same calls, so the result is the
 same bit for bit: a run is reproducible and a resumed run matches an uninterrupted one,
-on any load and any number of cores.
+on any load. (Whether the plan splits a product at all is decided by its shape and the
+thread count, train/plan.py; whether helpers take part, by timing, `Chooser`.)
 
 >>> import numpy as np
 >>> a, b = np.ones((64, 300), np.float32), np.ones((300, 256), np.float32)
