@@ -242,14 +242,20 @@ class _Conv:
         """For each chunk of pictures: (first picture, its cols, its columns of b[name]),
         cols filled from the padded input: row (c, i, j) of a picture is the run of
         OH·Wp values of channel c starting at offset i·d·Wp + j·d."""
-        c, (kh, kw) = self.in_shape[0], self.layer.kernel_size
+        c, (kh, kw), (dh, dw) = self.in_shape[0], self.layer.kernel_size, self.layer.dilation
         run, chunk, xs = self.out_shape[1] * self.width, b["chunk"], b["xs"]
+        step = xs.itemsize
         for start in range(0, m, chunk):
             n = min(chunk, m - start)
             cols = b["cols"][:, :n * run]
-            rows = cols[:-1].reshape(c, kh * kw, n, run)
-            for k, off in enumerate(self.offsets):
-                rows[:, k] = xs[:, start:start + n, off:off + run]
+            # All kh·kw runs of all n pictures in ONE copy: the run of offset (i, j) starts
+            # i·d·Wp + j·d values in, so the runs are a strided (read-only) view of xs.
+            # (One call instead of kh·kw: fewer calls, less time holding the GIL.)
+            runs = np.lib.stride_tricks.as_strided(
+                xs[:, start:], shape=(c, kh, kw, n, run),
+                strides=(xs.strides[0], dh * self.wp * step, dw * step, xs.strides[1], step),
+                writeable=False)
+            np.copyto(cols[:-1].reshape(c, kh, kw, n, run), runs)
             yield start, cols, b[name][:, start * run:(start + n) * run]
 
     def _slab_cols(self, x: np.ndarray, cols: np.ndarray, m: int) -> None:
