@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from descent.explain.diagnostics import learning_notes
 from descent.nn import Module, get_loss
 from descent.optim import Optimizer, get_optimizer
 from descent.tabular.ensemble import merge_networks
@@ -164,6 +163,10 @@ def train_network(
 def _add_notes(model: Module, optimizer: Optimizer, history: History, X: np.ndarray,
                y: np.ndarray, recipe: Recipe) -> None:
     """Why it may have learned nothing, where the network shows it (a probe batch: cheap)."""
+    # Imported here: `descent predict` imports this module (through descent.tabular) but
+    # trains nothing, and descent.explain is a large package.
+    from descent.explain.diagnostics import learning_notes
+
     loss_fn = get_loss(recipe.loss or "mse")
     plain = type(optimizer).__name__ in ("SGD", "Momentum", "Nesterov")
     history.notes.extend(n for n in learning_notes(model, X, y, loss_fn, lr=optimizer.lr,

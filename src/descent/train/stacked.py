@@ -29,7 +29,7 @@ optimizer untouched, so that the caller's `fit` raises the error it raises.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -396,8 +396,7 @@ def fit_stacked(
                 orders = np.stack([epoch_order(n, shuffle, m.rng) for m in members_now])
                 total = np.zeros(M)
                 seen = 0
-                for b in range(batches):
-                    idx = orders[:, b * B:(b + 1) * B]
+                for b, idx in enumerate(epoch_batches(orders, B)):
                     rows = idx.shape[1]
                     buf = buffers.get(rows)
                     if buf is None or buf.xb.shape[0] != M:
@@ -492,6 +491,13 @@ def fit_stacked(
         opt.step_count += member.steps
         model.eval()
     return [StackedRun(m.history, m.scores) for m in members]
+
+
+def epoch_batches(orders: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
+    """The (M, rows) index arrays of one epoch's batches: member m's batch b is its own
+    order's rows b·batch_size onwards, as `iterate_minibatches` cuts that order."""
+    return (orders[:, start:start + batch_size]
+            for start in range(0, orders.shape[1], batch_size))
 
 
 class _MemberRun:
