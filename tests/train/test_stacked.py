@@ -307,3 +307,18 @@ def test_train_network_stacked_equals_one_network_at_a_time(monkeypatch, task, e
     for p, q in zip(fast.model.parameters(), slow.model.parameters(), strict=True):
         np.testing.assert_allclose(p.data, q.data, rtol=1e-8, atol=1e-10)
     assert fast.history.notes == slow.history.notes
+
+
+def test_verbose_shows_the_first_members_epochs_once_each(capsys):
+    """One progress line per epoch of member 0, however long the others train."""
+    rng = np.random.default_rng(2)
+    X, X_val = rng.normal(size=(60, 3)), rng.normal(size=(20, 3))
+    y, y_val = X.sum(axis=1), X_val.sum(axis=1)
+    nets, opts = nets_and_opts(3, lr=0.05, weight_decay=0.0)
+    runs = fit_stacked(nets, opts, X, y, epochs=40, seeds=[0, 1, 2],
+                       validation_data=(X_val, y_val), monitor="val_loss", patience=2,
+                       verbose=True)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in lines] == [
+        f"{e + 1}/40" for e in range(len(runs[0].history))]
+    assert "val_loss" in lines[-1]

@@ -391,8 +391,10 @@ def fit_stacked(
                 if not members_now:
                     break
                 M = len(members_now)
-                if display is not None:
-                    display.on_epoch_begin(epoch, {})
+                # the display shows the first member, while it trains
+                shown = display if members_now[0] is members[0] else None
+                if shown is not None:
+                    shown.on_epoch_begin(epoch, {})
                 orders = np.stack([epoch_order(n, shuffle, m.rng) for m in members_now])
                 total = np.zeros(M)
                 seen = 0
@@ -418,9 +420,9 @@ def fit_stacked(
                         limits = np.array([_limit(m.guard) for m in members_now])
                     total += values * rows
                     seen += rows
-                    if display is not None:
-                        display.on_batch_begin(b, {})
-                        display.on_batch_end(b, {"loss": float(values[0])})
+                    if shown is not None:
+                        shown.on_batch_begin(b, {})
+                        shown.on_batch_end(b, {"loss": float(values[0])})
                     if control.interrupt_requested:
                         break
                 finished = seen == n
@@ -454,8 +456,8 @@ def fit_stacked(
                         member.scores.append(score(val_a[-1][j]))
                     if member.stopper is not None:
                         member.stopper.on_epoch_end(epoch, logs)
-                    if j == 0 and display is not None and member is members[0]:
-                        display.on_epoch_end(epoch, logs)
+                    if j == 0 and shown is not None:
+                        shown.on_epoch_end(epoch, logs)
                     if member.run.stop_training:
                         leaving.append(j)
                 if control.interrupt_requested:
