@@ -92,7 +92,9 @@ def train_network(
     A new network is an ensemble of `recipe.members(N)` networks, each trained from its own
     seed with the same data and stopping rule, merged into one MLP that outputs their mean
     (`descent.tabular.ensemble`); a given or continued one trains as the single network it
-    is.
+    is. The networks of one call (the weight-decay candidates, the members) train together
+    as one stacked network where `descent.train.stacked` covers the recipe, with the
+    results of training each alone (to float rounding).
 
     >>> import numpy as np
     >>> X = np.linspace(-1, 1, 40).reshape(-1, 1); y = 2 * X[:, 0]
