@@ -284,6 +284,7 @@ def train_table(
     class_weight: str | None = None,
     verbose: bool | int = True,
     fold_map: Callable[[Callable[[Any], Any], list[Any]], list[Any]] | None = None,
+    applied: bool = False,
 ) -> TrainResult:
     """Train a network on `table` to predict column `target`; see the module doc.
 
@@ -318,6 +319,9 @@ def train_table(
             plans]`, computed however it likes (`descent train --cv 5 --cluster local:4`
             maps the folds over a Dask cluster); the folds' seeds and rows are fixed
             beforehand, so the result is the same as the folds run one after another.
+        applied: `table` is already `schema.apply`'s output (the typed table of
+            `descent.data.typed_csv.read_typed_csv`, which never holds the file as text);
+            `schema` must then be given.
 
     Raises DataError for data that cannot be used (naming file, line, column; every
     failing column at once) and ValueError for bad settings (naming the setting).
@@ -336,10 +340,15 @@ def train_table(
         raise ValueError(f"class_weight must be None or 'balanced', got {class_weight!r}")
     if isinstance(cv, bool) or not isinstance(cv, int) or cv == 1 or cv < 0:
         raise ValueError(f"cv must be 0 (one split) or a number of folds >= 2, got {cv!r}")
-    _check_column(table, target)
-    if schema is None:
-        schema = infer_schema(table, target, kinds=kinds, features=features)
-    typed = schema.apply(table)
+    check_target(table.columns, table.source, target)
+    if applied:
+        if schema is None:
+            raise ValueError("applied=True needs the schema that typed the table")
+        typed = table
+    else:
+        if schema is None:
+            schema = infer_schema(table, target, kinds=kinds, features=features)
+        typed = schema.apply(table)
     target_encoder = TargetEncoder(target, task).fit(typed)
     task = str(target_encoder.task_)
     classes = target_encoder.classes_
@@ -541,9 +550,17 @@ def _held_out_notes(parts: dict[str, np.ndarray], labels: np.ndarray,
     return notes
 
 
-def _check_column(table: Table, target: str) -> None:
-    if target not in table.values:
-        close = get_close_matches(target, table.columns, n=1)
+def check_target(columns: list[str], source: str, target: str) -> None:
+    """DataError naming the columns (and a close match) when `target` is not among them.
+
+    >>> try:
+    ...     check_target(["area", "price"], "h.csv", "Price")
+    ... except DataError as e:
+    ...     print(e)
+    h.csv: no target column 'Price'; the columns are 'area', 'price'; did you mean 'price'?
+    """
+    if target not in columns:
+        close = get_close_matches(target, columns, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise DataError(f"{table.source}: no target column {target!r}; the columns are "
-                        f"{', '.join(map(repr, table.columns))}{hint}")
+        raise DataError(f"{source}: no target column {target!r}; the columns are "
+                        f"{', '.join(map(repr, columns))}{hint}")
