@@ -37,7 +37,8 @@ def ridge_loo(X: np.ndarray, y: np.ndarray, alphas: tuple[float, ...] = ALPHAS,
     x_mean = sw @ X / sw.sum()
     y_mean = float(sw @ y / sw.sum())
     root = np.sqrt(sw)[:, None]
-    Xc = (X - x_mean) * root
+    Xc = X - x_mean
+    Xc *= root  # in place: one centred copy of X, not two
     yc = (y - y_mean) * root[:, 0]
     U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
     Uy = U.T @ yc
