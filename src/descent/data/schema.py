@@ -557,16 +557,17 @@ def infer_column(name: str, cells: Sequence[Any], *, is_target: bool = False,
             return make(IDENTIFIER, "whole numbers counting the rows (an id?): left out",
                         number_format=fmt)
         return make(NUMBER, note, number_format=fmt)
-    spellings = _spellings(present)
     if is_target:
         note = "codes with leading zeros: read as text" if leading_zero else ""
-        return make(CATEGORY, note, categories=spellings)
+        return make(CATEGORY, note, categories=_spellings(present))
     if all(category_key(c) in TRUE_WORDS | FALSE_WORDS for c in present):
-        return make(YES_NO, categories=spellings)
+        return make(YES_NO, categories=_spellings(present))
     fmt_date = None if found is not None else _date_format(present)
     if fmt_date is not None:
         return make(DATE, f"format {_format_example(fmt_date)}", date_format=fmt_date)
-    n_distinct = len(spellings)
+    # The count of spellings without making them: an id or free-text column has one per
+    # cell, and a tally of spellings per value costs far more than the values.
+    n_distinct = len({category_key(c) for c in present})
     words = sum(len(c.split()) for c in present[:500]) / min(len(present), 500)
     if n_distinct == len(present) and (len(present) >= MIN_ID_ROWS or _ID_NAME.search(name)):
         if words >= 3:
@@ -578,7 +579,7 @@ def infer_column(name: str, cells: Sequence[Any], *, is_target: bool = False,
         return make(IDENTIFIER, f"{n_distinct} different values, too many to one-hot: "
                                 "left out")
     note = "codes with leading zeros: read as text" if leading_zero else ""
-    return make(CATEGORY, note, categories=spellings)
+    return make(CATEGORY, note, categories=_spellings(present))
 
 
 def _forced(name: str, present: list[str], force: str, make: Any) -> ColumnSchema:
