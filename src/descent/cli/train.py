@@ -12,6 +12,7 @@ from rich.console import Console
 
 import descent
 from descent.cli.boundary import user_errors
+from descent.cli.memory import release_large_frees
 from descent.cli.options import (
     CLI_NAMES,
     ClassWeight,
@@ -283,6 +284,7 @@ def train(
                        test_fraction, patience, seed, cluster, out, quiet, start)
             return
         kinds = _kinds(categorical=categorical, numeric=numeric, date=date, exclude=exclude)
+        release_large_frees()  # a column's or a block's arrays go back when freed
         table, source, target, schema, read = _load(csv, target, parse_delimiter(delimiter),
                                                     kinds, parse_names(features))
         folds = (5 if len(table) <= CV_ROWS else 0) if cv is None else cv
