@@ -97,6 +97,19 @@ def test_exclude_and_date_overrides(tmp_path):
     assert missing.exit_code == 2 and "no column(s) 'zap'" in missing.stderr
 
 
+def test_predict_counts_filled_cells_and_missing_error_is_strict(customers_model):
+    path, _ = customers_model
+    filled = run("predict", path, NEW)
+    assert "warning: missing cells ('city': 1 cell, 'income': 1 cell) were filled as in " \
+        "training; --missing error makes them an error" in filled.stderr
+    strict = run("predict", path, NEW, "--missing", "error")
+    assert strict.exit_code == 2
+    # one line naming the file, the line and the column, in command-line syntax
+    [message] = [line for line in strict.stderr.splitlines() if line.startswith("error:")]
+    assert "customers_new.csv, line 7, column 'income': missing value (--missing error)" \
+        in message
+
+
 def test_missing_error_is_strict(tmp_path):
     result = run("train", CUSTOMERS, "--target", "spend", "--missing", "error", "--epochs",
                  "2", "--out", tmp_path / "m.safetensors")

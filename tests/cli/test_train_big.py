@@ -55,8 +55,8 @@ def test_streamed_preprocessing_is_the_cluster_preprocessing(scheduler, tmp_path
 @pytest.mark.parametrize("args, message", [
     (["--stream"], "--stream and --cluster need a CSV file"),
     ([WINDSOR_CSV, "--target", "price", "--stream", "--plots", "p"], "leave out --plots"),
-    ([WINDSOR_CSV, "--target", "price", "--stream", "--missing", "mean"],
-     "--stream needs a file without gaps"),
+    ([WINDSOR_CSV, "--target", "price", "--stream", "--missing", "most_frequent"],
+     "--stream fills gaps with --missing median or mean"),
     ([WINDSOR_CSV, "--target", "price", "--cluster", "localhost"],
      "--cluster must be local:N"),
     ([WINDSOR_CSV, "--stream"], "--target is required"),
@@ -65,6 +65,7 @@ def test_options_that_do_not_fit_are_one_line(args, message):
     result = run("train", *args)
     assert result.exit_code == 2
     assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
     assert "Traceback" not in result.output
 
 
@@ -90,3 +91,46 @@ def test_cv_folds_run_on_the_cluster_with_the_same_scores(scheduler, tmp_path):
 def test_cv_with_stream_is_refused_in_one_line():
     result = run("train", WINDSOR_CSV, "--target", "price", "--cv", "3", "--stream")
     assert result.exit_code == 2 and "--cv reads the table into memory" in result.output
+
+
+def _gappy_windsor(path):
+    """The Windsor table with every 7th lotsize, every 11th driveway and every 13th
+    prefarea cell left empty."""
+    lines = WINDSOR_CSV.read_text().splitlines()
+    header = lines[0].split(",")
+    blank = {header.index("lotsize"): 7, header.index("driveway"): 11,
+             header.index("prefarea"): 13}
+    out = [lines[0]]
+    for i, line in enumerate(lines[1:]):
+        cells = line.split(",")
+        out.append(",".join("" if j in blank and i % blank[j] == 0 else c
+                            for j, c in enumerate(cells)))
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+def test_gaps_are_filled_as_in_memory_with_the_same_schema(scheduler, tmp_path):
+    """A file with gaps: --stream and --cluster fill them with the training medians and
+    most frequent values plus missing indicators, as in memory; the model files hold the
+    same schema and the same features as the in-memory one."""
+    csv = _gappy_windsor(tmp_path / "gappy.csv")
+    models = {}
+    for how, where in (("memory", ["--no-stream", "--cv", "0", "--ensemble", "1"]),
+                       ("stream", ["--stream"]), ("cluster", ["--cluster", scheduler])):
+        out = tmp_path / f"{how}.safetensors"
+        result = run("train", csv, "--target", "price", "--epochs", "2", "--quiet",
+                     "--no-refit", "--out", out, *where)
+        assert result.exit_code == 0, result.output
+        models[how] = _keys(out)[0]
+    memory, stream, cluster = models["memory"], models["stream"], models["cluster"]
+    assert stream.schema.to_dict() == memory.schema.to_dict()
+    assert stream.encoder.feature_names_ == memory.encoder.feature_names_
+    assert {f for f in stream.encoder.feature_names_ if f.endswith(" missing")} == {
+        "lotsize missing", "driveway missing", "prefarea missing"}
+    assert stream.preprocessing() == cluster.preprocessing()
+    fills = {c.name: c.fill for c in stream.encoder.columns_}
+    assert fills["driveway"] == 1.0 and fills["prefarea"] == 0.0  # the most frequent
+    predicted = run("predict", tmp_path / "stream.safetensors", csv,
+                    "--out", tmp_path / "p.csv")
+    assert predicted.exit_code == 0, predicted.output
+    assert len((tmp_path / "p.csv").read_text().splitlines()) == 547

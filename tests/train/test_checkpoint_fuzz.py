@@ -36,7 +36,9 @@ def _callbacks() -> list:
 
 def _fit(resume: str | None, checkpoint: Path | None = None) -> None:
     extra = [] if checkpoint is None else [ds.train.ModelCheckpoint(checkpoint)]
-    ds.fit(ds.nn.MLP([3, 4, 1], seed=0), X, Y, optimizer="adam", epochs=4, batch_size=8,
+    net = ds.nn.Sequential(ds.nn.Linear(3, 4, seed=0), ds.nn.ReLU(), ds.nn.Dropout(0.2, seed=0),
+                           ds.nn.Linear(4, 1, seed=1))  # a Dropout: its RNG state is saved
+    ds.fit(net, X, Y, optimizer="adam", epochs=4, batch_size=8,
            validation_split=0.25, callbacks=_callbacks() + extra, seed=0, verbose=False,
            resume=resume)
 
@@ -90,7 +92,10 @@ def test_a_checkpoint_with_a_huge_step_count_is_refused(tmp_path):
     tensors, meta = read_model_file(real, kind="checkpoint")
     for path, value in (((("optimizer", "steps", 0)), 10**19), (("seed_entropy",), "-5"),
                         (("callbacks", 0, "state", "best"), "x"),
-                        (("epochs_done",), float("inf"))):
+                        (("epochs_done",), float("inf")),
+                        (("dropout_rngs", "2", "state", "state"), -1),
+                        (("dropout_rngs", "2", "bit_generator"), "MT19937"),
+                        (("dropout_rngs", "2"), [])):
         crafted = tmp_path / "crafted.safetensors"
         crafted.write_bytes(encode_model_file(tensors, replaced(meta, path, value),
                                               kind="checkpoint"))

@@ -181,6 +181,36 @@ def test_resume_from_checkpoint_is_bit_identical(tmp_path, optimizer):
     assert resumed["lr"] == whole["lr"]
 
 
+def _dropout_net(kind, seed):
+    if kind == "cnn":  # the compiled CNN step draws the masks from the layers' generators
+        return ds.nn.ConvNet((1, 6, 6), 3, channels=(2,), kernel_size=3, hidden=(6,),
+                             dropout=0.5, seed=seed)
+    return ds.nn.Sequential(ds.nn.Linear(36, 12, seed=seed), ds.nn.ReLU(),
+                            ds.nn.Dropout(0.5, seed=seed), ds.nn.Linear(12, 3, seed=seed))
+
+
+@pytest.mark.parametrize("kind", ["cnn", "mlp"])
+def test_resume_with_dropout_is_bit_identical(tmp_path, kind):
+    """The Dropout layers' generators are in the checkpoint: the resumed run draws the
+    masks the uninterrupted one drew."""
+    rng = np.random.default_rng(0)
+    X, y = rng.random((40, 1, 6, 6), dtype=np.float32), rng.integers(0, 3, 40)
+    if kind == "mlp":
+        X = X.reshape(40, 36)
+    kw = dict(loss="cross_entropy", optimizer="adam", lr=0.01, batch_size=8, seed=5,
+              verbose=False)
+    net = _dropout_net(kind, seed=1)
+    whole = ds.fit(net, X, y, epochs=4, **kw)
+    path = tmp_path / "ckpt.safetensors"
+    first = _dropout_net(kind, seed=1)
+    ds.fit(first, X, y, epochs=2, callbacks=[ds.train.ModelCheckpoint(path)], **kw)
+    second = _dropout_net(kind, seed=2)  # other weights and other dropout streams
+    resumed = ds.fit(second, X, y, epochs=4, resume=str(path), **{**kw, "seed": None})
+    for name, value in net.state_dict().items():
+        assert np.array_equal(value, second.state_dict()[name]), name
+    assert resumed["loss"] == whole["loss"]
+
+
 class CtrlCAt(Callback):
     def __init__(self, epoch, batch):
         self.at, self.batches_after = (epoch, batch), 0

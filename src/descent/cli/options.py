@@ -27,6 +27,11 @@ class Missing(StrEnum):
     most_frequent = "most_frequent"
 
 
+class MissingAtPredict(StrEnum):
+    fill = "fill"
+    error = "error"
+
+
 class Unknown(StrEnum):
     error = "error"
     ignore = "ignore"

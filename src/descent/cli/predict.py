@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from descent.cli.boundary import user_errors
-from descent.cli.options import Unknown, parse_delimiter
+from descent.cli.options import MissingAtPredict, Unknown, parse_delimiter
 from descent.cli.outputs import check_outputs
 from descent.data.csv_reader import sniff_delimiter
 from descent.data.hints import command_line
@@ -31,9 +31,11 @@ classifier also adds probability_<class> columns (one per class, in the model's 
 order) just before it. Without --out the CSV goes to stdout. The file is read in blocks of \
 --chunk-rows rows, so it may be larger than memory. The columns are read as the model \
 read them in training (numbers written "26,000", dates, categories matched whatever their \
-case or spacing); missing cells are filled as in training. A category the model never saw \
-in training gets the unseen encoding (all zeros in that column's one-hot features) and a \
-warning counting the rows; with --unknown error it is an error naming its line and column.
+case or spacing); missing cells are filled as in training, with a warning counting \
+them (--missing error makes them an error naming the line and column). A category the \
+model never saw in training gets the unseen encoding (all zeros in that column's one-hot \
+features) and a warning counting the rows; with --unknown error it is an error naming \
+its line and column.
 
 With a picture model (from `descent train FOLDER`) the input is a picture or a folder of \
 pictures (searched recursively), and the CSV has file, predicted_class and one \
@@ -56,6 +58,10 @@ def predict(
         "--unknown", show_default=False,
         help="A category not seen in training: ignore (the unseen encoding, all zeros, with a "
              "warning) or error [default: as the model was trained, ignore]")] = None,
+    missing: Annotated[MissingAtPredict, typer.Option(
+        "--missing",
+        help="A missing cell in a column the model uses: fill (as in training, with a "
+             "warning counting the cells) or error")] = MissingAtPredict.fill,
     delimiter: Annotated[str | None, typer.Option(
         "--delimiter", show_default=False,
         help="Field separator: ',', ';', 'tab', '|' [default: judged from the header "
@@ -76,8 +82,9 @@ def predict(
         from descent.cli.predict_images import is_picture_model, predict_pictures
 
         if is_picture_model(model_path):
-            if unknown is not None:
-                raise ValueError("--unknown applies to a CSV table, not to pictures")
+            if unknown is not None or missing is not MissingAtPredict.fill:
+                flag = "--unknown" if unknown is not None else "--missing"
+                raise ValueError(f"{flag} applies to a CSV table, not to pictures")
             predict_pictures(model_path, csv, out, skip_bad)
             return
         if skip_bad:
@@ -87,34 +94,41 @@ def predict(
         sep = parse_delimiter(delimiter)
         sep = sniff_delimiter(csv) if sep is None else sep
         unseen: dict[str, int] = {}
+        gaps: dict[str, int] = {}
+        options = dict(chunk_rows=chunk_rows, unknown=mode, delimiter=sep, unseen=unseen,
+                       missing=missing.value, gaps=gaps)
         if out is None:
             if sys.stdout is None:  # started with stdout closed (`>&-`)
                 raise ValueError("standard output is closed: give --out FILE to write the "
                                  "predictions to a file")
-            n = write_predictions(model, csv, sys.stdout, chunk_rows=chunk_rows, unknown=mode,
-                                  delimiter=sep, unseen=unseen)
+            write_predictions(model, csv, sys.stdout, **options)
             sys.stdout.flush()
-            _warn_unseen(unseen)
+            _warn(unseen, gaps)
             return
 
         def write(binary: io.BufferedIOBase) -> None:
             text = io.TextIOWrapper(binary, encoding="utf-8", newline="")
-            write.rows = write_predictions(model, csv, text, chunk_rows=chunk_rows,
-                                           unknown=mode, delimiter=sep, unseen=unseen)
+            write.rows = write_predictions(model, csv, text, **options)
             text.flush()
             text.detach()  # the atomic writer closes the file itself
 
         atomic_write(out, write)
-        n = write.rows
-        _warn_unseen(unseen)
-        print(f"wrote {n} predictions of {model.target} to {out}", file=sys.stderr)
+        _warn(unseen, gaps)
+        print(f"wrote {write.rows} predictions of {model.target} to {out}", file=sys.stderr)
 
 
-def _warn_unseen(unseen: dict[str, int]) -> None:
-    """One warning line on stderr counting the rows with categories not seen in training."""
-    if not unseen:
-        return
-    shown = ", ".join(f"{name!r}: {count} row{'s' if count != 1 else ''}"
-                      for name, count in unseen.items())
-    print(f"warning: categories not seen in training ({shown}) got the unseen encoding (all "
-          "zeros); --unknown error makes them an error", file=sys.stderr)
+def _warn(unseen: dict[str, int], gaps: dict[str, int]) -> None:
+    """A warning line on stderr counting the rows with categories not seen in training,
+    and one counting the missing cells filled as in training."""
+    if unseen:
+        print(f"warning: categories not seen in training ({_counts(unseen, 'row')}) got the "
+              "unseen encoding (all zeros); --unknown error makes them an error",
+              file=sys.stderr)
+    if gaps:
+        print(f"warning: missing cells ({_counts(gaps, 'cell')}) were filled as in training; "
+              "--missing error makes them an error", file=sys.stderr)
+
+
+def _counts(counts: dict[str, int], noun: str) -> str:
+    return ", ".join(f"{name!r}: {count} {noun}{'s' if count != 1 else ''}"
+                     for name, count in counts.items())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -274,16 +274,16 @@ def train(
             raise ValueError(f"--cv takes a number of folds >= 2, or 0 for one split; got {cv}")
         # Every output checked now, not after training: never onto an input, never lost.
         check_outputs({"--out": out}, [csv], {"--plots": (plots, PLOT_FILES)})
-        # Streaming and cluster training read numbers without gaps: the default filling is
-        # not available there, and the big path names the cell when it meets a gap.
-        big_missing = "error" if missing is Missing.median else missing.value
-        if big_mode(csv, stream, cluster, big_missing, plots, cv):
+        kinds = _kinds(categorical=categorical, numeric=numeric, date=date, exclude=exclude)
+        if big_mode(csv, stream, cluster, missing.value, plots, cv):
             assert csv is not None
+            sep = parse_delimiter(delimiter) or sniff_delimiter(csv)
             _train_big(console, csv, target, features, task, hidden, activation, loss,
                        optimizer, lr, weight_decay, epochs, batch_size, val_fraction,
-                       test_fraction, patience, seed, cluster, out, quiet, start)
+                       test_fraction, patience, seed, cluster, out, quiet, start,
+                       dict(delimiter=sep, kinds=kinds, missing=missing.value,
+                            unknown=unknown.value))
             return
-        kinds = _kinds(categorical=categorical, numeric=numeric, date=date, exclude=exclude)
         release_large_frees()  # a column's or a block's arrays go back when freed
         table, source, target, schema, read = _load(csv, target, parse_delimiter(delimiter),
                                                     kinds, parse_names(features))
@@ -388,7 +388,8 @@ def _train_big(console: Console, csv: Path, target: str | None, features: str | 
                task: Task, hidden: str | None, activation: str | None, loss: str | None,
                optimizer: str, lr: float, weight_decay: float | None, epochs: int,
                batch_size: int, val_fraction: float, test_fraction: float, patience: int,
-               seed: int, cluster: str | None, out: Path, quiet: bool, start: float) -> None:
+               seed: int, cluster: str | None, out: Path, quiet: bool, start: float,
+               reading: dict[str, Any]) -> None:
     recipe = Recipe(hidden=parse_widths(hidden), activation=activation, loss=loss,
                     optimizer=optimizer, lr=lr,
                     weight_decay=defaults.WEIGHT_DECAYS[0] if weight_decay is None
@@ -397,7 +398,7 @@ def _train_big(console: Console, csv: Path, target: str | None, features: str | 
                     validation_fraction=val_fraction if val_fraction > 0 else 0.2,
                     patience=patience, ensemble=1, names=CLI_NAMES)
     result = train_big(console, csv, target, parse_names(features), task.value, recipe,
-                       val_fraction, test_fraction, seed, cluster, quiet)
+                       val_fraction, test_fraction, seed, cluster, quiet, **reading)
     model = result.model
     _refuse_untrained(result.history, out)
     if not quiet:

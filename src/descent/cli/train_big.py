@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
-from descent.cli.scores_table import scores_table
+from descent.cli.scores_table import schema_table, scores_table
 from descent.tabular.recipe import Recipe
 
 
@@ -39,8 +39,9 @@ def big_mode(csv: Path | None, stream: bool | None, cluster: str | None, missing
         return False
     how = "--cluster" if cluster is not None else "--stream" if stream else (
         f"{csv} is too big to read into memory, so it is streamed; this")
-    if missing != "error":
-        raise ValueError(f"{how} needs a file without gaps (--missing error); fill them first"
+    if missing == "most_frequent":
+        raise ValueError(f"{how} fills gaps with --missing median or mean (most_frequent "
+                         "needs every number of a column in memory)"
                          + ("" if cluster or stream else ", or pass --no-stream"))
     if plots is not None:
         raise ValueError(f"{how} does not keep the rows that --plots draws; leave out "
@@ -70,8 +71,10 @@ def fold_cluster(cluster: str | None) -> Iterator[Any]:
 
 def train_big(console: Console, csv: Path, target: str | None, features: list[str] | None,
               task: str, recipe: Recipe, val_fraction: float, test_fraction: float,
-              seed: int, cluster: str | None, quiet: bool) -> Any:
-    """Train, print the scores table; returns the BigTrainResult."""
+              seed: int, cluster: str | None, quiet: bool, *, delimiter: str = ",",
+              kinds: dict[str, str] | None = None, missing: str = "median",
+              unknown: str = "ignore") -> Any:
+    """Train, print the schema and the scores table; returns the BigTrainResult."""
     from descent.distributed import close, connect
     from descent.distributed.big_table import train_big_table
 
@@ -87,7 +90,9 @@ def train_big(console: Console, csv: Path, target: str | None, features: list[st
             console.print(f"descent train: {csv} → [bold]{target}[/], {where}")
         result = train_big_table(csv, target, features=features, task=task, recipe=recipe,
                                  val_fraction=val_fraction, test_fraction=test_fraction,
-                                 seed=seed, verbose=not quiet, client=client)
+                                 seed=seed, verbose=not quiet, client=client,
+                                 delimiter=delimiter, kinds=kinds, missing=missing,
+                                 unknown=unknown)
     finally:
         if client is not None:
             close(client)
@@ -95,6 +100,8 @@ def train_big(console: Console, csv: Path, target: str | None, features: list[st
     baseline = ("the mean of the training targets" if model.task == "regression"
                 else "the majority class, with the training class shares")
     if not quiet:
+        console.print(schema_table(model.schema, f"the columns of {csv} (read from its "
+                                   "first block)"))
         for note in result.notes:
             console.print(f"note: {note}")
     console.print(scores_table(result.scores, f"{target} ({model.task}): the model, and "

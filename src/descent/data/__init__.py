@@ -38,6 +38,7 @@ from descent.data.frames import table_from_columns, table_from_frame
 from descent.data.image_set import ImageSet
 from descent.data.images import read_image, read_image_folder
 from descent.data.missing import fill_missing, fit_fill_values
+from descent.data.pixels import PixelArray
 from descent.data.scaling import Standardizer
 from descent.data.shapes import make_circle, make_spiral
 from descent.data.splits import kfold_indices, split_indices, train_test_indices
@@ -48,6 +49,7 @@ __all__ = [
     "MISSING_TOKENS",
     "ColumnEncoding",
     "ImageSet",
+    "PixelArray",
     "Standardizer",
     "Table",
     "TableEncoder",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,10 +46,11 @@ class CsvBlocks:
     blocks: list[CsvBlock]
 
 
-def _record_ends(path: str) -> tuple[int, np.ndarray, np.ndarray]:
-    """(file size, byte offsets just after each record-ending newline, physical line number
-    of the line after it), scanning in bounded pieces."""
-    ends, lines = [], []
+def _record_ends(path: str) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+    """For each piece of the file, scanned in bounded pieces: (byte offsets just after
+    each record-ending newline in it, physical line number of the line after each, the
+    offset where the piece ends). Nothing is kept from one piece to the next but the
+    quote parity and the line count, so memory does not grow with the file."""
     quotes_odd = False
     line = 1
     offset = 0
@@ -68,18 +69,17 @@ def _record_ends(path: str) -> tuple[int, np.ndarray, np.ndarray]:
             else:
                 closed = newlines
                 numbers = line + np.arange(1, len(newlines) + 1)
-            ends.append(closed + offset + 1)
-            lines.append(numbers)
             line += len(newlines)
             offset += len(piece)
-    empty = np.zeros(0, np.int64)
-    return (offset, np.concatenate(ends) if ends else empty,
-            np.concatenate(lines) if lines else empty)
+            yield closed + (offset - len(piece)) + 1, numbers, offset
 
 
 def index_csv_blocks(path: str | os.PathLike[str], *, block_bytes: int = DEFAULT_BLOCK_BYTES,
                      delimiter: str = ",") -> CsvBlocks:
     """Cut the CSV file at `path` into blocks of about `block_bytes` bytes of whole records.
+
+    One pass over the bytes, a piece at a time, cutting as it goes: memory holds one
+    piece and the list of blocks, never an offset per record (a 2 GB file has 30 million).
 
     Raises DataError for a missing file, a directory, or a file with no data rows after
     its header.
@@ -95,24 +95,27 @@ def index_csv_blocks(path: str | os.PathLike[str], *, block_bytes: int = DEFAULT
     f.close()
     if block_bytes < 1:
         raise ValueError(f"block_bytes must be at least 1, got {block_bytes}")
-    size, ends, lines = _record_ends(display)
-    if len(ends) == 0 or ends[-1] != size:  # a last record with no newline
-        ends = np.append(ends, size)
-        lines = np.append(lines, -1)
-    header_stop = int(ends[0])
+    blocks: list[CsvBlock] = []
+    header_stop = start = first = target = -1
+    size = 0
+    for ends, lines, offset in _record_ends(display):
+        size, i = offset, 0
+        if header_stop < 0:
+            if not len(ends):
+                continue
+            header_stop = start = int(ends[0])
+            first, target, i = int(lines[0]), header_stop + block_bytes, 1
+        # Cut at the first record end at or past each target offset.
+        while (j := i + int(np.searchsorted(ends[i:], target))) < len(ends):
+            end = int(ends[j])
+            blocks.append(CsvBlock(display, start, end, first, header_stop))
+            start, first, target, i = end, int(lines[j]), end + block_bytes, j + 1
+    if header_stop < 0:  # no newline at all: the file is its header
+        header_stop = start = size
     if header_stop >= size:
         raise DataError(f"{display}: the file has a header (line 1) but no data rows")
-    blocks = []
-    start, first = header_stop, int(lines[0])
-    target = start + block_bytes
-    # Cut at the first record end at or past each target offset.
-    for end, nxt in zip(ends[1:], lines[1:], strict=True):
-        end = int(end)
-        if end >= target or end == size:
-            if end > start:
-                blocks.append(CsvBlock(display, start, end, first, header_stop))
-            start, first = end, int(nxt)
-            target = start + block_bytes
+    if start < size:  # the last records, with or without a final newline
+        blocks.append(CsvBlock(display, start, size, first, header_stop))
     return CsvBlocks(display, size, blocks)
 
 

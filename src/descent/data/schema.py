@@ -430,12 +430,16 @@ def _canonical(cells: np.ndarray, categories: Sequence[str]) -> np.ndarray:
     """Each cell as its category's canonical spelling (unseen cells trimmed and collapsed)."""
     spelling = {category_key(c): c for c in categories}
     out = np.empty(len(cells), dtype=object)
+    seen: dict[str, str] = {}  # a column holds few distinct texts: match each one once
     for i, cell in enumerate(cells):
         if cell is None or (isinstance(cell, float) and math.isnan(cell)):
             out[i] = None
             continue
         text = cell if isinstance(cell, str) else format_number(float(cell))
-        out[i] = spelling.get(category_key(text), " ".join(text.split()))
+        canonical = seen.get(text)
+        if canonical is None:
+            canonical = seen[text] = spelling.get(category_key(text), " ".join(text.split()))
+        out[i] = canonical
     return out
 
 

@@ -11,5 +11,6 @@ imported by `import descent` until used.
 
 from descent.distributed.cluster import ClusterError, close, connect
 from descent.distributed.fit import fit
+from descent.distributed.joblib_backend import resilient_backend
 
-__all__ = ["ClusterError", "close", "connect", "fit"]
+__all__ = ["ClusterError", "close", "connect", "fit", "resilient_backend"]

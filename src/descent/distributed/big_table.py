@@ -2,10 +2,13 @@
 cluster; the model file is a `TabularModel`, the same as a one-machine model's.
 
 Both ways:
-  1. cut the file into blocks of whole records (`descent.data.csv_blocks`); fix the column
-     kinds and the task from the first block;
+  1. cut the file into blocks of whole records (`descent.data.csv_blocks`); infer the
+     schema (how each column is read, as `descent train` does in memory) and the task from
+     the first block;
   2. a statistics pass: each block's training rows summarized, the summaries merged into
-     the encoder and scalers (table_stats.py); on a cluster, one task per block;
+     the encoder and scalers (table_stats.py); on a cluster, one task per block; filling
+     gaps with medians (the default, as in memory) takes one more pass to find each
+     numeric feature's exact median (medians.py);
   3. training, the recipe's network and optimizer, early stopping on the validation loss:
      - streaming: a second pass encodes each block once into a binary cache in a temporary
        folder (deleted afterwards); every epoch reads the training blocks in a shuffled
@@ -32,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from descent.data.csv_blocks import DEFAULT_BLOCK_BYTES, CsvBlock, index_csv_blocks
+from descent.distributed.medians import MedianFinder
 from descent.distributed.scores import ScoreSums
 from descent.distributed.table_stats import (
     Summary,
@@ -42,6 +46,7 @@ from descent.distributed.table_stats import (
     first_block_spec,
     fit_preprocessing,
     from_dicts,
+    median_scan,
     read_block,
     summarize_block,
     target_labels,
@@ -136,10 +141,14 @@ def train_big_table(
     block_bytes: int = DEFAULT_BLOCK_BYTES,
     shards: int | None = None,
     delimiter: str = ",",
+    kinds: dict[str, str] | None = None,
+    missing: str = "median",
+    unknown: str = "ignore",
 ) -> BigTrainResult:
     """Train a TabularModel on the CSV at `path` without reading it whole; see the module
     doc. With `client` (a `distributed.Client`) the work runs on that Dask cluster, else
-    here, streaming. Options as `descent.tabular.table_training.train_table`.
+    here, streaming. Options as `descent.tabular.table_training.train_table` (`missing`:
+    "median", "mean" or "error"; `kinds` overrides the schema's kinds).
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
@@ -151,24 +160,26 @@ def train_big_table(
     display = os.fspath(path)
     blocks = index_csv_blocks(display, block_bytes=block_bytes, delimiter=delimiter).blocks
     spec = first_block_spec(blocks, target, task, features, val_fraction, test_fraction,
-                            seed, delimiter)
-    if client is None:
-        summary = Summary()
-        for i, block in enumerate(blocks):
-            summary = summary + summarize_block(block, spec, i)
-    else:
-        futures = client.map(summarize_block, blocks, [spec] * len(blocks), range(len(blocks)),
-                             key=[f"descent-stats-{os.getpid()}-{time.time_ns()}-{i}"
-                                  for i in range(len(blocks))])
-        summary = Summary()
-        for part in client.gather(futures):  # added in block order: the same every time
-            summary = summary + part
-    encoder, x_scaler, y_scaler = fit_preprocessing(summary, spec, display)
+                            seed, delimiter, kinds=kinds, missing=missing, unknown=unknown)
+    summary = Summary()
+    for part in _each_block(client, summarize_block, blocks, spec, "stats"):
+        summary = summary + part  # added in block order: the same every time
+    medians = None
+    if spec.missing == "median":
+        finder = MedianFinder(summary.tops)
+        while finder.pending():  # one pass over the file, seldom more (medians.py)
+            plan = finder.plan()
+            for found in _each_block(client, median_scan, blocks, spec, "median", plan):
+                finder.add(found)
+            finder.finish()
+        medians = finder.medians()
+    encoder, x_scaler, y_scaler = fit_preprocessing(summary, spec, display, medians)
     recipe = (recipe or Recipe()).checked(spec.task)
     n_out = 1 if spec.task == "regression" else len(encoder.classes_ or [])
     init_seed, fit_seed = np.random.SeedSequence(seed).spawn(2)
     network = build_network(encoder.n_features_, n_out, recipe, np.random.default_rng(init_seed))
-    model = TabularModel(network, encoder, x_scaler, y_scaler, spec.task, recipe.loss or "mse")
+    model = TabularModel(network, encoder, x_scaler, y_scaler, spec.task, recipe.loss or "mse",
+                         spec.schema)
     prep = as_dicts(encoder, x_scaler, y_scaler)
     baseline = _baseline(model, summary, spec)
     fit_entropy = int(fit_seed.generate_state(1)[0])
@@ -181,6 +192,21 @@ def train_big_table(
                                              verbose, client, shards, baseline)
     seconds = time.perf_counter() - start
     return BigTrainResult(model, history, dict(summary.rows), scores, recipe, seconds, notes)
+
+
+def _each_block(client: Any, f: Any, blocks: list[CsvBlock], spec: TableSpec, name: str,
+                *extra: Any) -> Any:
+    """f(block, spec, index, *extra) for every block, in block order: here one at a time,
+    or as tasks on the cluster."""
+    if client is None:
+        for i, block in enumerate(blocks):
+            yield f(block, spec, i, *extra)
+        return
+    n = len(blocks)
+    futures = client.map(f, blocks, [spec] * n, range(n), *[[e] * n for e in extra],
+                         key=[f"descent-{name}-{os.getpid()}-{time.time_ns()}-{i}"
+                              for i in range(n)])
+    yield from client.gather(futures)
 
 
 # ---- one machine, streaming ---------------------------------------------------------------

@@ -299,7 +299,7 @@ def learning_notes(model: Module, X: Any, y: Any, loss: Loss, *, lr: float | Non
     """
     from descent.train.divergence import constant_prediction_loss
 
-    X = np.asarray(X)[:PROBE_ROWS]
+    X = np.asarray(X[:PROBE_ROWS])  # (of a PixelArray: only these rows become floats)
     y = np.asarray(y)[:PROBE_ROWS]
     if not len(X):
         return []

@@ -18,6 +18,7 @@ import numpy as np
 from descent.autodiff import Tensor, no_grad
 from descent.data.image_set import SCALE
 from descent.data.images import read_image
+from descent.data.pixels import PixelArray
 from descent.errors import ModelFileError
 from descent.io.models import load_model, save
 from descent.nn import Module
@@ -69,7 +70,11 @@ class ImageModel:
         return np.asarray(images, dtype=np.float32) * np.float32(SCALE)
 
     def logits(self, images: np.ndarray) -> np.ndarray:
-        """The network's outputs (n, K) for uint8 pictures (n, C, H, W)."""
+        """The network's outputs (n, K) for uint8 pictures (n, C, H, W) (made floats a
+        chunk at a time: no float copy of them all)."""
+        images = np.asarray(images)
+        if images.dtype == np.uint8 and images.ndim == 4:
+            return predict_array(self.network, PixelArray(images, SCALE, np.float32))
         return predict_array(self.network, self.floats(images))
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:

@@ -160,7 +160,8 @@ def train_images(
     if network is None:
         network = default_network(images, np.random.default_rng(init_seed))
     K = len(images.classes)
-    X = {k: images.floats(v) for k, v in parts.items() if len(v)}
+    # uint8 pictures, made floats a batch at a time (no float copy of the whole set)
+    X = {k: images.pixels(v) for k, v in parts.items() if len(v)}
     y = {k: images.labels[v] for k, v in parts.items() if len(v)}
     start = time.perf_counter()
     trained = train_network(

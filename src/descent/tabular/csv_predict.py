@@ -23,6 +23,7 @@ from typing import TextIO
 import numpy as np
 
 from descent.data import iter_csv_blocks
+from descent.errors import DataError
 from descent.tabular.model import Prediction, TabularModel
 
 DEFAULT_CHUNK_ROWS = 10_000
@@ -67,7 +68,8 @@ def _write_rows(writer: csv.writer, records: list[list[str]], prediction: Predic
 
 def write_predictions(model: TabularModel, path: str | os.PathLike[str], out: TextIO, *,
                       chunk_rows: int = DEFAULT_CHUNK_ROWS, unknown: str | None = None,
-                      delimiter: str = ",", unseen: dict[str, int] | None = None) -> int:
+                      delimiter: str = ",", unseen: dict[str, int] | None = None,
+                      missing: str = "fill", gaps: dict[str, int] | None = None) -> int:
     """Write `path`'s rows with the model's predictions to the text stream `out`; returns
     the number of rows. See the module doc for the columns added.
 
@@ -76,6 +78,12 @@ def write_predictions(model: TabularModel, path: str | os.PathLike[str], out: Te
     "ignore" (encoded as all zeros in that column's one-hot features, the "unseen"
     encoding). Pass a dict as `unseen` to receive, per column, the number of rows whose
     category was not seen in training.
+
+    `missing` says what a missing cell in a column the model uses gets: "fill" (the
+    default: the value the model was trained to fill it with, or, for a model trained with
+    missing cells as errors, a DataError) or "error" (a DataError naming its line and
+    column, for strict runs). Pass a dict as `gaps` to receive, per column, the number of
+    cells that were filled.
 
     Raises DataError naming the file, and the line and column where it applies: a column
     the model needs is missing, a cell cannot be read or encoded.
@@ -97,6 +105,8 @@ def write_predictions(model: TabularModel, path: str | os.PathLike[str], out: Te
     """
     display = os.fspath(path)
     encoder = model.encoder
+    if missing not in ("fill", "error"):
+        raise ValueError(f"missing must be 'fill' or 'error', got {missing!r}")
     keep_gaps = model.schema is not None or encoder.missing != "error"
     n_out = len(model.classes or []) + 1 if model.task == "classification" else 1
     header, blocks = iter_csv_blocks(display, model.input_columns, chunk_rows=chunk_rows,
@@ -107,9 +117,30 @@ def write_predictions(model: TabularModel, path: str | os.PathLike[str], out: Te
     writer.writerow([*header, *output_columns(model, header)])
     n = 0
     for table, records in blocks:
+        if keep_gaps and (missing == "error" or gaps is not None):
+            _count_gaps(table, model.input_columns, strict=missing == "error", gaps=gaps)
         _write_rows(writer, records, model.predict(table, unknown=unknown), model.task)
         if unseen is not None:
             for name, count in model.unseen_counts(table).items():
                 unseen[name] = unseen.get(name, 0) + count
         n += len(table)
     return n
+
+
+def _count_gaps(table, columns, *, strict: bool, gaps: dict[str, int] | None) -> None:
+    """Add each column's missing cells to `gaps`; with `strict`, raise at the first one.
+
+    The first gap in file order is named, whichever column it is in."""
+    masks = {name: table.missing_mask(name) for name in columns}
+    if strict:
+        first = min(((int(np.argmax(m)), name) for name, m in masks.items() if m.any()),
+                    default=None)
+        if first is not None:
+            row, name = first
+            raise DataError(f"{table.location(row)}, column {name!r}: missing value (--missing "
+                            "error); fill it in, or leave out --missing error to fill it as "
+                            "in training")
+    if gaps is not None:
+        for name, mask in masks.items():
+            if (count := int(mask.sum())):
+                gaps[name] = gaps.get(name, 0) + count

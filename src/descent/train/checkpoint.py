@@ -1,8 +1,9 @@
 """Checkpoints: everything a fit needs to continue exactly where it stopped.
 
-Weights, optimizer state arrays, the epoch, the shuffling RNG state, the seed, the history
-and the callbacks' state go into one safetensors file (arrays) with JSON metadata
-(everything else), written atomically. Resuming from it continues bit-identically.
+Weights, optimizer state arrays, the epoch, the shuffling RNG state, each Dropout layer's
+RNG state (the masks it would draw next), the seed, the history and the callbacks' state
+go into one safetensors file (arrays) with JSON metadata (everything else), written
+atomically. Resuming from it continues bit-identically.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def save_checkpoint(path: str, run: TrainingRun) -> None:
         "architecture": config,
         "optimizer": run.optimizer.state_scalars(),
         "rng": run.rng.bit_generator.state,
+        "dropout_rngs": {name: m.rng.bit_generator.state for name, m in _dropouts(run.model)},
         "seed_entropy": str(run.seed_entropy),
         "history": run.history.to_dict(),
         "callbacks": [{"type": type(cb).__name__, "state": cb.state()} for cb in run.callbacks],
@@ -55,6 +57,10 @@ def load_checkpoint(path: str, run: TrainingRun, callbacks: list[Callback]) -> i
         run.model.load_state_dict(model_state)
         run.optimizer.load_state_dict({"arrays": optim_arrays, "scalars": meta["optimizer"]})
         run.rng.bit_generator.state = meta["rng"]
+        saved_rngs = meta.get("dropout_rngs", {})  # (none in checkpoints written before)
+        for name, m in _dropouts(run.model):
+            if name in saved_rngs:
+                m.rng.bit_generator.state = saved_rngs[name]
         run.seed_entropy = int(meta["seed_entropy"])
         run.history.__dict__.update(History.from_dict(meta["history"]).__dict__)
         saved = [c for c in meta["callbacks"] if isinstance(c, dict)]
@@ -66,6 +72,13 @@ def load_checkpoint(path: str, run: TrainingRun, callbacks: list[Callback]) -> i
     except RESTORE_ERRORS as error:
         raise ModelFileError(f"{path}: checkpoint does not fit this run: {error}") from None
     return epochs_done
+
+
+def _dropouts(model: Any) -> list[tuple[str, Any]]:
+    """The model's Dropout layers by name (their generators advance with every mask)."""
+    from descent.nn import Dropout
+
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, Dropout)]
 
 
 #: What restoring a crafted state can raise anywhere below (int(1e400) is an

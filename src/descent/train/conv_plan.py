@@ -12,7 +12,8 @@ backward pass as a fixed plan of NumPy calls into buffers allocated once per bat
                  (ties share it equally, as in the engine)
     dense        z = a W + b,  ∂C/∂W = aᵀ δ,  δ_prev = δ Wᵀ ⊙ f'(a)
 
-What makes it fast (measured with bench/lenet.py; docs/benchmarks.md has the numbers):
+What makes it fast (measured with bench/lenet.py and bench/lenet_levers.py;
+docs/lenet-benchmark.md has the numbers):
 
 - the channel-major working layout (C, N, H, W): a convolution's product W (O, C·k·k) times
   cols (C·k·k, N·OH·OW) lands directly in that layout, with no transpose, and each row of
@@ -22,8 +23,12 @@ What makes it fast (measured with bench/lenet.py; docs/benchmarks.md has the num
   are zero once and for all, and each step copies only the picture's own pixels;
 - max-pooling of non-overlapping windows by k·k elementwise maxima of strided views, and
   its gradient by k·k comparisons with the maximum (no k·k-times larger mask);
-- the input gradient of a later convolution by col2im as k·k strided adds of whole slabs;
-- every buffer allocated once per batch size, every product written with `out=`.
+- the patches of a convolution that does not run wide copied in two stages (each kernel
+  column's slab once, then whole output rows per kernel row), and its col2im the same
+  way backwards: k copies of short rows and k·k of long runs instead of k·k short ones;
+- the wide path's patches of a few pictures in one copy from a strided view;
+- every buffer allocated once per batch size, every product written with `out=`;
+- the batch in fixed parts, run at once on the cores that are free at each step.
 
 Covered: a Sequential that starts with Conv2d and holds Conv2d (any stride, padding,
 dilation), BatchNorm2d, relu / leaky_relu / tanh / sigmoid / identity activations,
@@ -38,6 +43,7 @@ tests/train/test_conv_plan.py proves the step equal to the engine on random netw
 from __future__ import annotations
 
 import os
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -149,16 +155,13 @@ class _Conv:
             self.offsets = [i * dh * self.wp + j * dw for i in range(kh) for j in range(kw)]
         else:
             self.width = ow
-            # For each kernel offset, the output rows/cols whose input lies inside the
-            # picture and the input rows/cols they read: the rest of cols is padding, zero
-            # for good.
-            self.slabs = []
-            for i in range(kh):
-                rows = self._span(i * dh, sh, oh, pads[0][0], h)
-                for j in range(kw):
-                    cols = self._span(j * dw, sw, ow, pads[1][0], w)
-                    if rows is not None and cols is not None:
-                        self.slabs.append((i, j, rows, cols))
+            # For each kernel row i and column j, the output rows (cols) whose input lies
+            # inside the picture and the input rows (cols) they read: the rest of cols is
+            # padding, zero for good.
+            self.row_spans = [(i, s) for i in range(kh)
+                              if (s := self._span(i * dh, sh, oh, pads[0][0], h)) is not None]
+            self.col_spans = [(j, s) for j in range(kw)
+                              if (s := self._span(j * dw, sw, ow, pads[1][0], w)) is not None]
         self.buffers: dict[int, dict[str, np.ndarray]] = {}
 
     @staticmethod
@@ -209,6 +212,12 @@ class _Conv:
                         c, m, self.hp, self.wp)[:, :, pt:pt + h, pl:pl + w]
                 else:
                     b["dx"] = np.zeros((c, m, h, w), dtype)
+            if not self.wide:
+                # the input's columns read by each kernel column j, as whole picture rows
+                # (columns outside the picture stay zero): the two-stage im2col and col2im
+                b["xj"] = np.zeros((len(self.col_spans), c, m, h, ow), dtype)
+                if not self.first:
+                    b["dxj"] = np.empty((c, m, h, ow), dtype)
             self.buffers[m] = b
         return b
 
@@ -238,23 +247,35 @@ class _Conv:
         """For each chunk of pictures: (first picture, its cols, its columns of b[name]),
         cols filled from the padded input: row (c, i, j) of a picture is the run of
         OH·Wp values of channel c starting at offset i·d·Wp + j·d."""
-        c, (kh, kw) = self.in_shape[0], self.layer.kernel_size
+        c, (kh, kw), (dh, dw) = self.in_shape[0], self.layer.kernel_size, self.layer.dilation
         run, chunk, xs = self.out_shape[1] * self.width, b["chunk"], b["xs"]
+        step = xs.itemsize
         for start in range(0, m, chunk):
             n = min(chunk, m - start)
             cols = b["cols"][:, :n * run]
-            rows = cols[:-1].reshape(c, kh * kw, n, run)
-            for k, off in enumerate(self.offsets):
-                rows[:, k] = xs[:, start:start + n, off:off + run]
+            # All kh·kw runs of all n pictures in ONE copy: the run of offset (i, j) starts
+            # i·d·Wp + j·d values in, so the runs are a strided (read-only) view of xs.
+            # (One call instead of kh·kw: fewer calls, less time holding the GIL.)
+            runs = np.lib.stride_tricks.as_strided(
+                xs[:, start:], shape=(c, kh, kw, n, run),
+                strides=(xs.strides[0], dh * self.wp * step, dw * step, xs.strides[1], step),
+                writeable=False)
+            np.copyto(cols[:-1].reshape(c, kh, kw, n, run), runs)
             yield start, cols, b[name][:, start * run:(start + n) * run]
 
     def _slab_cols(self, x: np.ndarray, cols: np.ndarray, m: int) -> None:
-        """cols for a stride above 1: each kernel offset's strided slab of the picture."""
+        """cols from each kernel offset's (strided) slab of the picture, in two stages:
+        first the columns kernel column j reads, as (C, m, H, OW) pictures xj[j] (short
+        runs, once per j), then each offset's rows of xj[j] (runs of whole output rows,
+        contiguous for stride 1): far fewer short copies than one per offset."""
         c, (kh, kw), (sh, sw) = self.in_shape[0], self.layer.kernel_size, self.layer.stride
         _, oh, ow = self.out_shape
-        rows = cols[:-1].reshape(c, kh, kw, m, oh, ow)
-        for i, j, (r0, r1, i0, i1), (c0, c1, j0, j1) in self.slabs:
-            rows[:, i, j, :, r0:r1, c0:c1] = x[:, :, i0:i1:sh, j0:j1:sw]
+        rows, xj = cols[:-1].reshape(c, kh, kw, m, oh, ow), self.b["xj"]
+        for n, (_, (c0, c1, j0, j1)) in enumerate(self.col_spans):
+            xj[n][..., c0:c1] = x[..., j0:j1:sw]
+        for i, (r0, r1, i0, i1) in self.row_spans:
+            for n, (j, _) in enumerate(self.col_spans):
+                rows[:, i, j, :, r0:r1] = xj[n][:, :, i0:i1:sh]
 
     def backward(self, delta: np.ndarray) -> np.ndarray | None:
         """delta = ∂C/∂a (O, m, OH, OW) -> ∂C/∂x (C, m, H, W), or None for the first layer."""
@@ -296,10 +317,17 @@ class _Conv:
         np.matmul(w_t, g, out=b["dcols"])
         sh, sw = layer.stride
         rows = b["dcols"].reshape(c, kh, kw, m, oh, ow)
-        dx = b["dx"]
+        dx, t = b["dx"], b["dxj"]
         dx[...] = 0
-        for i, j, (r0, r1, i0, i1), (c0, c1, j0, j1) in self.slabs:
-            dx[:, :, i0:i1:sh, j0:j1:sw] += rows[:, i, j, :, r0:r1, c0:c1]
+        # col2im in the two stages of _slab_cols, backwards: for each kernel column j the
+        # sum over kernel rows, as whole output rows, into t; then t's columns into the
+        # picture's. Columns of t outside the picture collect gradients of padding and
+        # are never read.
+        for j, (c0, c1, j0, j1) in self.col_spans:
+            t[...] = 0
+            for i, (r0, r1, i0, i1) in self.row_spans:
+                t[:, :, i0:i1:sh] += rows[:, i, j, :, r0:r1]
+            dx[..., j0:j1:sw] += t[..., c0:c1]
         return dx
 
 
@@ -347,6 +375,11 @@ class _Pool:
                 else np.zeros((c, m, h, w), x.dtype)  # entries outside every window stay 0
             b = self.buffers[m] = {"pre": np.empty(shape, x.dtype), "dx": dx,
                                    "out": np.empty(shape, x.dtype) if self.relu else None}
+            if self.kind == "max":  # the backward pass's scratch: which view holds the max
+                k = self.k[0] * self.k[1]
+                b["hits"] = np.empty((k, *shape), bool)
+                b["count"] = np.empty(shape, np.uint8 if k < 256 else np.int32)
+                b["share"] = np.empty(shape, x.dtype)
         self.x, self.b = x, b
         pre, views = b["pre"], self._views(x)
         if len(views) == 1:
@@ -372,14 +405,21 @@ class _Pool:
             for t in targets:
                 t[...] = share
             return dx
-        pre = self.b["pre"]
-        hits = [np.equal(v, pre) for v in self._views(self.x)]
-        count = hits[0].astype(delta.dtype)
-        for h in hits[1:]:
+        b = self.b
+        pre, hits, count, share = b["pre"], b["hits"], b["count"], b["share"]
+        if self.relu:  # the gradient reaches only maxima that the ReLU let through
+            np.greater(pre, 0, out=hits[0])
+            np.multiply(delta, hits[0], out=share)
+        else:
+            np.copyto(share, delta)
+        for h, v in zip(hits, self._views(self.x), strict=True):
+            np.equal(v, pre, out=h)
+        np.add(hits[0], hits[1], out=count, dtype=count.dtype) if len(hits) > 1 \
+            else np.copyto(count, hits[0])
+        for h in hits[2:]:
             count += h
-        share = delta / count  # ties share the gradient equally, as the engine's max does
-        if self.relu:
-            share *= pre > 0
+        if count.max() > 1:  # ties share the gradient equally, as the engine's max does
+            share /= count
         for t, h in zip(targets, hits, strict=True):
             np.multiply(share, h, out=t)
         return dx
@@ -535,6 +575,21 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def _running_elsewhere() -> int | None:
+    """Threads of the whole machine that are running or ready to run right now, besides
+    this one (the kernel's count in /proc/loadavg), or None where there is no such file.
+
+    Sampled at every step: the 1-minute load average lags a minute behind, so a machine
+    that has just gone quiet (or the other contenders of a benchmark, which raise it by
+    themselves) kept the step on one core long after the other was free."""
+    try:
+        with open("/proc/loadavg", "rb") as f:
+            running = int(f.read().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, running - 1)
+
+
 class CompiledConvStep:
     """One training step of a small CNN (forward, backward, optimizer step) as a NumPy plan.
 
@@ -544,10 +599,11 @@ class CompiledConvStep:
     this plan updates the model's own parameters, so there is nothing to copy.
 
     The convolutional body runs on `parts` parts of the batch (each of at least
-    LANE_MIN_ROWS pictures), whose gradients are summed. When the cores are free (the
-    1-minute load average below their count) the parts run at once, one per core (NumPy
-    releases the GIL in its loops and products); on a busy machine one after the other,
-    since a step then waits for its slowest thread. Either way each product runs on one
+    LANE_MIN_ROWS pictures), whose gradients are summed. The parts run at once on as
+    many cores as are free at the start of the step (no other thread running or ready to
+    run on them, by the kernel's count; NumPy releases the GIL in its loops and
+    products); on a busy machine one after the other, since a step then waits for its
+    slowest thread. Either way each product runs on one
     BLAS thread: many small products on 2 BLAS threads wait for each other at every one
     (and spin on a busy machine). The parts depend only on the batch size, never on the
     load, so the arithmetic and its rounding are the same on every run (a resumed fit
@@ -567,8 +623,9 @@ class CompiledConvStep:
 
     def _plan(self, shape: tuple[int, ...]) -> _Plan | None:
         if shape not in self.plans:
+            step = weakref.ref(self)  # (no cycle: the buffers go with the step)
             try:
-                self.plans[shape] = _Plan(lambda: self._build(shape))
+                self.plans[shape] = _Plan(lambda: step()._build(shape))
             except ValueError:
                 self.plans[shape] = None
         return self.plans[shape]
@@ -618,11 +675,14 @@ class CompiledConvStep:
         if self.threads is not None:
             return max(1, min(self.threads, parts))
         cores = _cores()
-        try:
-            busy = os.getloadavg()[0] >= cores - 0.5
-        except (AttributeError, OSError):  # no load average (Windows): assume busy
-            busy = True
-        return 1 if busy else min(cores, parts)
+        others = _running_elsewhere()
+        if others is None:  # no /proc (not Linux): the 1-minute load average
+            try:
+                busy = os.getloadavg()[0] >= cores - 0.5
+            except (AttributeError, OSError):  # no load average (Windows): assume busy
+                busy = True
+            return 1 if busy else min(cores, parts)
+        return max(1, min(parts, cores - others))
 
     def _run(self, jobs: list[Any], workers: int) -> list[Any]:
         """Run the callables: the first on this thread, the others on `workers - 1` more."""

@@ -14,12 +14,13 @@ import numpy as np
 from descent.autodiff import Tensor, no_grad
 from descent.data.arrays import as_float_batch, as_float_matrix, as_target
 from descent.data.batching import epoch_order, iterate_minibatches
+from descent.data.pixels import PixelArray
 from descent.errors import DataError, DivergenceError, ModelFileError
 from descent.nn import Loss, Module, get_loss
 from descent.optim import Optimizer, get_optimizer
 from descent.train import jit
 from descent.train.callbacks import Callback, CallbackList
-from descent.train.conv_plan import compile_conv_forward, compile_conv_step
+from descent.train.conv_plan import PREDICT_ROWS, compile_conv_forward, compile_conv_step
 from descent.train.divergence import DivergenceGuard, constant_prediction_loss
 from descent.train.history import History
 from descent.train.metrics import LABEL_METRICS, decide, get_metric
@@ -27,6 +28,8 @@ from descent.train.plan import CompiledStep, compile_forward, compile_step
 from descent.train.progress import ProgressBar, ProgressLog, progress_callback
 
 Step = Callable[[np.ndarray, np.ndarray, np.ndarray | None], float]
+# Floats made at once when predicting from a PixelArray (uint8 pictures).
+PIXEL_CHUNK_BYTES = 1 << 20
 
 
 @dataclass
@@ -56,36 +59,73 @@ def model_dtype(model: Module) -> np.dtype:
     return params[0].dtype if params else np.dtype(np.float32)
 
 
-def predict_array(model: Module, X: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+def predict_array(model: Module, X: np.ndarray | PixelArray,
+                  batch_size: int = 8192) -> np.ndarray:
     """Run the model on X in chunks without recording a graph; returns a NumPy array.
 
     X is (N, n_features) for dense networks, (N, C, L) or (N, C, H, W) for convolutional
-    ones. The model runs in evaluation mode (Dropout off, BatchNorm on its running
+    ones, or a `descent.data.PixelArray` of uint8 pictures (made floats a few MiB at a
+    time). The model runs in evaluation mode (Dropout off, BatchNorm on its running
     statistics) and is put back in the mode it was in. A plain MLP runs as a compiled
     forward pass (train/plan.py: preallocated buffers, chunks sized for the cache, the
     chunks spread over the BLAS threads), a convolutional network the CNN plan covers as
     its forward pass (train/conv_plan.py); anything else runs through the engine,
     `batch_size` rows at a time.
     """
-    X = np.asarray(X, dtype=model_dtype(model))
+    dtype = model_dtype(model)
+    if isinstance(X, PixelArray):  # uint8 pictures: floats a chunk at a time
+        X = X.astype(dtype)
+        rows = _pixel_chunk(X)
+    else:
+        X = np.asarray(X, dtype=dtype)
+        rows = max(len(X), 1)
+
+    def pieces() -> Any:
+        for start in range(0, len(X), rows):
+            piece = X[start:start + rows]
+            yield np.asarray(piece) if isinstance(piece, PixelArray) else piece
+
     if X.ndim == 2 and len(X):
         forward = compile_forward(model)
         if forward is not None and X.shape[1] == forward.layers[0][0].in_features:
-            return forward(np.ascontiguousarray(X))
+            return _joined([forward(np.ascontiguousarray(p)) for p in pieces()])
     outs = []
     was_training = model.training
     model.eval()
     try:
         if X.ndim == 4 and len(X):  # a convolutional network the plan covers
             pictures = compile_conv_forward(model)
-            if pictures is not None and pictures.covers(X):
-                return pictures(X)
+            if pictures is not None and pictures.covers(X[:1]):
+                return _joined([pictures(p) for p in pieces()])
         with no_grad():
-            for start in range(0, len(X), batch_size):
-                outs.append(model(Tensor(X[start:start + batch_size])).data)
+            for piece in pieces():
+                for start in range(0, len(piece), batch_size):
+                    outs.append(model(Tensor(piece[start:start + batch_size])).data)
     finally:
         model.train(was_training)
+    return _joined(outs)
+
+
+def _joined(outs: list[np.ndarray]) -> np.ndarray:
+    if len(outs) == 1:
+        return outs[0]
     return np.concatenate(outs) if outs else np.zeros((0,))
+
+
+def _pixel_chunk(X: PixelArray) -> int:
+    """Pictures per chunk when predicting from uint8: about PIXEL_CHUNK_BYTES of floats,
+    a multiple of the CNN plan's own chunk (so its chunks, and their sums, are the same as
+    for the float array)."""
+    per_row = max(1, X.size // max(len(X), 1) * X.dtype.itemsize)
+    return max(1, PIXEL_CHUNK_BYTES // per_row // PREDICT_ROWS) * PREDICT_ROWS
+
+
+def _as_batches(X: Any, name: str, dtype: np.dtype) -> np.ndarray | PixelArray:
+    """fit's X: a PixelArray stays uint8 (its batches are made as floats of `dtype` on the
+    fly), anything else becomes a checked float array of `dtype`."""
+    if isinstance(X, PixelArray):
+        return X.astype(dtype)
+    return as_float_batch(X, name).astype(dtype, copy=False)
 
 
 def evaluate(model: Module, X: np.ndarray, y: np.ndarray, loss: Loss, metrics: Sequence[str],
@@ -186,7 +226,9 @@ def fit(
 ) -> History:
     """Train `model` on (X, y) by minibatch gradient descent; returns the History.
 
-    Shapes: X (N, n_features), or (N, C, L) / (N, C, H, W) for convolutional networks;
+    Shapes: X (N, n_features), or (N, C, L) / (N, C, H, W) for convolutional networks
+    (or a `descent.data.PixelArray`: uint8 pictures kept uint8, each batch made floats
+    when it is drawn, with the same values a float copy of the whole set would give);
     y (N,) or (N, n_outputs), or (N,) class indices for
     "cross_entropy". Each epoch visits every example once in batches of `batch_size`
     (shuffled with `seed`); each batch runs forward, backward (the engine's chain rule)
@@ -229,7 +271,7 @@ def fit(
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
     loss_fn = get_loss(loss)
     dtype = model_dtype(model)
-    X = as_float_batch(X, "X").astype(dtype, copy=False)
+    X = _as_batches(X, "X", dtype)
     y = fit_target(y, loss_fn, dtype, len(X))
     w = None if sample_weight is None else _weights(sample_weight, len(X))
 
@@ -243,7 +285,7 @@ def fit(
     split_rng, shuffle_rng, augment_rng = (np.random.default_rng(s) for s in seed_seq.spawn(3))
     w_val = None
     if validation_data is not None:
-        X_val = as_float_batch(validation_data[0], "validation X").astype(dtype, copy=False)
+        X_val = _as_batches(validation_data[0], "validation X", dtype)
         y_val = fit_target(validation_data[1], loss_fn, dtype, len(X_val))
         if len(validation_data) == 3 and validation_data[2] is not None:
             w_val = _weights(validation_data[2], len(X_val))
@@ -302,7 +344,8 @@ def fit(
     # one at a time, so augmentation keeps to the per-batch loop.
     jit_epochs = jit.for_fit(fast if hold else None, X, y, batch_size,
                              (epochs - first_epoch) * batches, True, compiled) \
-        if compiled in (True, "jit") and augment is None else None
+        if compiled in (True, "jit") and augment is None and isinstance(X, np.ndarray) \
+        else None
     # While the plan holds its own copy of the weights for a whole epoch, the model's
     # parameters are the last good weights: the guard need not keep another copy (on an
     # MLP that is as large as the network), and the copy goes in only once checked.
@@ -339,7 +382,8 @@ def fit(
                 for b, idx in enumerate(batches_left):
                     if batch_hooks:
                         hooks.on_batch_begin(b, {})
-                    # take() copies the rows like X[idx], a little faster for wide rows.
+                    # take() copies the rows like X[idx], a little faster for wide rows;
+                    # a PixelArray makes them floats here, one batch at a time.
                     xb, yb = X.take(idx, axis=0), y[idx]
                     if augment is not None:
                         xb = np.ascontiguousarray(augment(xb, augment_rng), dtype=X.dtype)
