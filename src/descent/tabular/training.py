@@ -16,6 +16,7 @@ import numpy as np
 from descent.nn import Module, get_loss
 from descent.optim import Optimizer, get_optimizer
 from descent.tabular.ensemble import merge_networks
+from descent.tabular.limits import check_network_memory
 from descent.tabular.recipe import WEIGHT_DECAYS, Recipe, build_network
 from descent.train import Callback, EarlyStopping, History, fit, predict_array
 from descent.train.metrics import accuracy, r2
@@ -104,6 +105,13 @@ def train_network(
     True
     """
     k = recipe.members(len(X))
+    if model is None:  # the networks of one call train together: all of them must fit
+        choosing = recipe.weight_decay is None and validation_data is not None
+        candidates = len(WEIGHT_DECAYS) if choosing else 1
+        check_network_memory([X.shape[1], *recipe.hidden, n_outputs],
+                             np.dtype(np.float64).itemsize, recipe.names,
+                             networks=max(k, candidates),
+                             why="ensemble" if k >= candidates else "weight_decay")
     seeds = _member_seeds(seed, k)
     first: Trained | None = None
     many = dict(X=X, y=y, recipe=recipe, task=task, n_outputs=n_outputs,
