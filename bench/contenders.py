@@ -106,6 +106,14 @@ class Descent(Runner):
             work = sc.batch_size * sum(i * o for i, o in itertools.pairwise(sc.sizes))
             if jit is not None and work <= jit.SMALL_WORK:  # where fit would take it
                 jit.warm_up(F32)
+            # Likewise the spinning helpers of big split products (descent.train.spin),
+            # which a long enough fit loads by itself.
+            try:
+                from descent.train import spin
+            except ImportError:  # descent-baseline: a checkout from before them
+                spin = None
+            if spin is not None and work > jit.SMALL_WORK:
+                spin.load_loops()
         self.net = ds.nn.MLP(list(sc.sizes), activation=sc.activation, seed=0, dtype=F32)
         self.opt = ds.optim.SGD(self.net.parameters(), lr=sc.lr)
 

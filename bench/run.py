@@ -104,7 +104,7 @@ def worker(name: str, key: str, rows: int) -> None:
     """Serve one contender on stdin/stdout: build it, then answer "run SEED" with seconds."""
     sc = Scenario(**{**SCENARIOS[key].__dict__, "rows": rows})
     X, y = make_data(sc)
-    runner = MAKERS[name](sc, X, y)
+    runner = (MAKERS.get(name) or MAKERS["descent-baseline"])(sc, X, y)  # (a --variant)
     out = sys.stdout
     out.write(json.dumps({"ready": True, "about": library_about(name)}) + "\n")
     out.flush()
@@ -156,9 +156,9 @@ def library_about(name: str) -> str:
 class Worker:
     """The parent's handle on one worker process."""
 
-    def __init__(self, name: str, key: str, rows: int, baseline: str | None = None) -> None:
+    def __init__(self, name: str, key: str, rows: int, src: str | None = None) -> None:
         self.name = name
-        extra = ["--baseline-src", baseline] if baseline and name == "descent-baseline" else []
+        extra = ["--baseline-src", src] if src else []
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "--worker", name, "--worker-scenario", key,
              "--worker-rows", str(rows), *extra],
@@ -194,10 +194,12 @@ class Worker:
 
 
 def bench_scenario(sc: Scenario, names: list[str], rounds: int,
-                   baseline: str | None = None) -> tuple[dict, dict, dict]:
+                   sources: dict[str, str] | None = None) -> tuple[dict, dict, dict]:
     """Wall times and CPU times per contender (warm-up once each, then interleaved
-    rounds) and what ran."""
-    workers = {name: Worker(name, sc.key, sc.rows, baseline) for name in names}
+    rounds) and what ran. `sources`: contender -> the src/ its descent is imported from
+    (descent-baseline and the --variant contenders)."""
+    sources = sources or {}
+    workers = {name: Worker(name, sc.key, sc.rows, sources.get(name)) for name in names}
     try:
         for w in workers.values():
             w.ready()
@@ -270,7 +272,7 @@ def memory_child(name: str, rows: int) -> None:
     if name.startswith("descent"):
         import descent.train  # noqa: F401
     tracemalloc.start()
-    runner = MAKERS[name](sc, X, y)
+    runner = (MAKERS.get(name) or MAKERS["descent-baseline"])(sc, X, y)  # (a --variant)
     runner.epoch(0)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -374,6 +376,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline-src", default=None,
                     help="adds the contender descent-baseline: descent imported from this "
                          "src/ directory (e.g. an older checkout), to measure a change")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=SRC",
+                    help="adds the contender descent-NAME: descent imported from the src/ "
+                         "directory SRC (repeatable: several versions side by side)")
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--worker-scenario", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--worker-rows", type=int, default=60_000, help=argparse.SUPPRESS)
@@ -388,6 +393,13 @@ def main(argv: list[str] | None = None) -> int:
     rounds = args.rounds or (2 if args.quick else 5)
     keys = [k.strip() for k in args.scenarios.split(",") if k.strip()]
     wanted = None if args.contenders is None else args.contenders.split(",")
+    sources = {f"descent-{v.split('=', 1)[0]}": v.split("=", 1)[1] for v in args.variant
+               if "=" in v}
+    if len(sources) != len(args.variant):
+        ap.error("--variant takes NAME=SRC, e.g. --variant before=/tmp/old/src")
+    variants = list(sources)
+    if args.baseline_src:
+        sources["descent-baseline"] = args.baseline_src
     results: dict[str, Any] = {"command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
                                "machine": machine(), "libraries": {}, "scenarios": {},
                                "load_before": os.getloadavg()}
@@ -401,9 +413,12 @@ def main(argv: list[str] | None = None) -> int:
                                                  "descent-engine"))]
         if args.baseline_src and "descent-baseline" not in names:
             names.insert(1, "descent-baseline")
+        for variant in variants:
+            if variant not in names:
+                names.insert(1, variant)
         load = os.getloadavg()[0]
         busy0, own0, wall0 = _busy_seconds(), _own_seconds(), time.perf_counter()
-        times, cpu, about = bench_scenario(sc, names, rounds, args.baseline_src)
+        times, cpu, about = bench_scenario(sc, names, rounds, sources)
         busy1, own1, wall1 = _busy_seconds(), _own_seconds(), time.perf_counter()
         # How many cores other processes kept busy meanwhile: the machine's busy time
         # less this benchmark's own (the workers have exited, so their time is counted).

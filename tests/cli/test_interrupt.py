@@ -13,22 +13,27 @@ from descent.tabular.training import WEIGHT_DECAYS
 from .conftest import QUICK, run
 
 fit_module = importlib.import_module("descent.train.fit")
+stacked_module = importlib.import_module("descent.train.stacked")
 
 
 def _ctrl_c_at_batch(monkeypatch, at: int) -> None:
     """Deliver a real SIGINT to this process when batch number `at` (0-based, counted over
-    the whole run) is handed out, as a user pressing Ctrl-C would."""
-    real = fit_module.iterate_minibatches
+    the whole run) is handed out, as a user pressing Ctrl-C would: by `fit` (one network)
+    or by the stacked fit (several networks, one batch each per step)."""
     count = {"n": 0}
 
-    def batches(*args, **kwargs):
-        for idx in real(*args, **kwargs):
-            if count["n"] == at:
-                os.kill(os.getpid(), signal.SIGINT)
-            count["n"] += 1
-            yield idx
+    def counting(real):
+        def batches(*args, **kwargs):
+            for idx in real(*args, **kwargs):
+                if count["n"] == at:
+                    os.kill(os.getpid(), signal.SIGINT)
+                count["n"] += 1
+                yield idx
+        return batches
 
-    monkeypatch.setattr(fit_module, "iterate_minibatches", batches)
+    monkeypatch.setattr(fit_module, "iterate_minibatches",
+                        counting(fit_module.iterate_minibatches))
+    monkeypatch.setattr(stacked_module, "epoch_batches", counting(stacked_module.epoch_batches))
 
 
 def test_ctrl_c_in_the_first_epoch_keeps_the_existing_model(tmp_path, trained_model,

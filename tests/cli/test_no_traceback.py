@@ -123,10 +123,35 @@ def test_a_model_file_with_too_many_classes_is_refused_before_use():
 
 def test_a_network_too_large_for_memory_is_refused_before_allocating(monkeypatch):
     monkeypatch.setattr(limits, "available_memory", lambda: 2**30)  # 1 GiB
-    result = run("train", *QUICK, "--hidden", "20000,20000")
+    result = run("train", *QUICK, "--hidden", "20000,20000", "--ensemble", "1",
+                 "--weight-decay", "0.01")
     assert result.exit_code == 2, result.output
     line = result.stderr.strip()
     assert line.startswith("error: --hidden 20000,20000: a network of 400,")
     assert "more than the 1.0 GiB of memory available" in line
+    assert line.endswith("use narrower layers")
+    # choosing the weight decay trains two candidates together
+    line = run("train", *QUICK, "--hidden", "20000,20000", "--ensemble", "1").stderr.strip()
+    assert line.startswith("error: --hidden 20000,20000: 2 networks of 400,")
+    assert line.endswith("or give --weight-decay (choosing it trains 2 networks at once)")
+
+
+def test_an_ensemble_is_sized_as_all_its_networks(monkeypatch):
+    """The members train together (stacked), so each alone fitting is not enough."""
+    monkeypatch.setattr(limits, "available_memory", lambda: 2**30)  # 1 GiB
+    # 1,000 × 1,000 weights: 48 MB to train one network, 4.8 GB for a hundred
+    result = run("train", *QUICK, "--hidden", "1000,1000", "--ensemble", "100")
+    assert result.exit_code == 2, result.output
+    line = result.stderr.strip()
+    assert line.startswith("error: --hidden 1000,1000: 100 networks of 1,")
+    assert line.endswith("use narrower layers or a smaller --ensemble")
+
+
+@pytest.mark.parametrize("value", ["0", "101", "100000"])
+def test_ensemble_size_is_bounded(value):
+    result = run("train", *QUICK, "--ensemble", value)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (f"error: --ensemble must be a whole number from 1 to "
+                                      f"100, got {value}")
 
 

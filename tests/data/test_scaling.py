@@ -7,8 +7,10 @@ import statistics
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from descent.data import Standardizer, split_indices
+from descent.data import Standardizer, scaling, split_indices
 from descent.errors import DataError, NotFittedError
 
 
@@ -111,3 +113,33 @@ def test_dict_round_trip_and_hostile_dicts():
     ]:
         with pytest.raises(DataError, match=expected):
             Standardizer.from_dict(bad)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 3 * 8_192 + 5), d=st.integers(2, 40), seed=st.integers(0, 2**32 - 1),
+       block=st.sampled_from([1, 7, 8_192]))
+def test_blockwise_mean_std_equal_numpys_to_the_last_bit(n, d, seed, block):
+    """A large matrix's statistics are taken block by block (no (n, d) temporary); they
+    must be NumPy's own, bit for bit, or the model file of a large table would change."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d)) * rng.uniform(1e-3, 1e4, size=d) + rng.normal(size=d) * 100
+    old, scaling.BLOCK_ROWS = scaling.BLOCK_ROWS, block  # (no monkeypatch inside @given)
+    try:
+        mean, std = scaling.column_mean_std(x)
+    finally:
+        scaling.BLOCK_ROWS = old
+    assert mean.tobytes() == x.mean(axis=0).tobytes()
+    assert std.tobytes() == x.std(axis=0).tobytes()
+
+
+def test_a_large_matrix_takes_the_blockwise_route(monkeypatch):
+    calls = []
+    monkeypatch.setattr(scaling, "BLOCKWISE_BYTES", 0)
+    monkeypatch.setattr(scaling, "column_mean_std",
+                        lambda x: calls.append(x.shape) or (x.mean(0), x.std(0)))
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    s = Standardizer().fit(X)
+    assert calls == [(50, 3)] and np.allclose(s.transform(X).std(axis=0), 1.0)
+    Standardizer().fit(X[:, :1])  # one column: NumPy sums it pairwise; the plain route
+    assert calls == [(50, 3)]
+

@@ -4,7 +4,10 @@ The fast paths: the compiled training step (`descent.train.compile_step`, used b
 `ds.fit(compiled=True)` and `compiled="numpy"`), whole runs of batches compiled by numba
 (`compiled="jit"`, descent.train.jit), the compiled chunked forward pass (`compile_forward`, used by
 `descent.train.predict_array`, spread over threads for many rows) and the optimizers'
-flat update (`Optimizer.step_flat`, which the compiled step calls instead of `step()`).
+flat update (`Optimizer.step_flat`, which the compiled step calls instead of `step()`);
+and the compiled step's products split into blocks over the cores (train/split.py), by
+spinning helpers (train/spin.py), Python helpers or the caller alone: equal to the engine,
+and to each other bit for bit.
 Each is compared with the engine (`net(Tensor(X))`, `loss.backward()`, `step()`) over
 random architectures: depth 1 to 5, widths 1 to 300 with layers narrower and wider than
 their neighbours, a random activation per layer (every one the engine has), every output
@@ -42,7 +45,7 @@ import descent as ds
 from descent.autodiff import Tensor, no_grad
 from descent.errors import DivergenceError
 from descent.optim import SGD, Adam, AdamW, Momentum, Nesterov, RMSProp
-from descent.train import compile_step, predict_array
+from descent.train import compile_step, predict_array, spin, split
 from descent.train import plan as plan_module
 from descent.train.plan import compile_forward
 
@@ -218,20 +221,58 @@ BATCH = st.one_of(st.just(1), st.integers(1, 15).map(lambda i: 2 * i + 1),
                   st.integers(32, 90))
 
 
+# How the plan's products are split into blocks (train/split.py): as their shapes decide
+# (the default), or every product with a side over one block, its blocks computed by the
+# spinning helpers (train/spin.py), the Python helper threads, or the calling thread alone.
+BLOCK_ENGINES = ["shape", "spin", "python", "alone"]
+
+
+def split_blocks(mp: pytest.MonkeyPatch, engine: str) -> None:
+    """Set, through `mp`, how the plans made from now on split their products."""
+    if engine == "shape":
+        return
+    mp.setattr(plan_module, "PARALLEL_MIN_FLOPS", 0.0)
+    mp.setattr(plan_module, "PARALLEL_MIN_SIDE", 1)
+    mp.setattr(plan_module, "SPLIT_MIN_THREADS", 1)
+    if engine == "spin":
+        assert spin.load_loops()
+    else:
+        mp.setattr(split, "_spin_pool", lambda workers: None)
+    if engine == "alone":
+        mp.setattr(split, "helpers", _no_helpers)
+    # Whatever the timing chooses (split.Chooser), this engine computes the blocks.
+    workers, real = (1 if engine == "alone" else 2), split.matmul
+    mp.setattr(split, "matmul", lambda a, b, out, axis, _: real(a, b, out, axis, workers))
+
+
+def _no_helpers(n: int) -> split.Helpers:
+    raise AssertionError("the caller alone was to compute every block")
+
+
 @PROPERTY
 @given(arch_and_loss=st.sampled_from(TRAINABLE).flatmap(
            lambda lo: st.tuples(architectures([lo[1]]), st.just(lo[0]))),
        batches=st.lists(BATCH, min_size=1, max_size=4),
        layout=st.sampled_from(LAYOUTS),
        optimizer=st.sampled_from(["sgd", "sgd_weight_decay", "sgd_params_reordered"]),
-       held=st.booleans(), lr=st.sampled_from([1e-3, 0.1, 1.0]))
+       held=st.booleans(), lr=st.sampled_from([1e-3, 0.1, 1.0]),
+       blocks=st.sampled_from(BLOCK_ENGINES))
 # Weights that overflow float32 by the third step (the loss is inf on both sides).
 @example(arch_and_loss=(Arch([1, 1, 32, 1, 1], ["identity"] * 4, np.dtype(np.float32), 4.0, 121),
                         "mse"),
-         batches=[1, 1, 1], layout="C", optimizer="sgd", held=False, lr=0.001)
-def test_compiled_step_equals_the_engine(arch_and_loss, batches, layout, optimizer, held, lr):
+         batches=[1, 1, 1], layout="C", optimizer="sgd", held=False, lr=0.001, blocks="shape")
+def test_compiled_step_equals_the_engine(arch_and_loss, batches, layout, optimizer, held, lr,
+                                         blocks):
     """Loss, every gradient and the weights after each step, batch after batch (the
-    buffers are shared between batch sizes; a larger batch than before regrows them)."""
+    buffers are shared between batch sizes; a larger batch than before regrows them).
+    `blocks`: products split as the shapes decide, or every product split (train/split.py)
+    with its blocks run by the spinning helpers, the Python helpers or the caller alone."""
+    with pytest.MonkeyPatch.context() as mp:
+        split_blocks(mp, blocks)
+        _compiled_step_equals_the_engine(arch_and_loss, batches, layout, optimizer, held, lr)
+
+
+def _compiled_step_equals_the_engine(arch_and_loss, batches, layout, optimizer, held, lr):
     arch, loss_name = arch_and_loss
     fast, slow = build(arch), build(arch)
     loss = ds.nn.get_loss(loss_name)
@@ -433,6 +474,41 @@ def test_fit_compiled_equals_fit_on_the_engine(case, rows, batch_size, epochs, l
     if max(float(E.max()) for E in extra) < tol:
         np.testing.assert_allclose(histories[0]["loss"], histories[1]["loss"], rtol=tol,
                                    atol=tol * 1e-3)
+
+
+@PROPERTY
+@given(case=fit_cases(), rows=st.integers(1, 90),
+       batch_size=st.one_of(st.just(1), st.integers(2, 9).map(lambda i: 2 * i + 1),
+                            st.integers(17, 100)),
+       epochs=st.integers(1, 2), layout=st.sampled_from(LAYOUTS),
+       lr=st.sampled_from([1e-3, 0.05]))
+def test_split_blocks_give_the_same_bits_whoever_computes_them(case, rows, batch_size,
+                                                               epochs, layout, lr):
+    """A fit with every product split ends with the same weights and losses, bit for bit,
+    whether the spinning helpers, the Python helpers or the caller alone computed the
+    blocks: so a seeded run does not depend on the cores, the load or numba."""
+    arch = case.arch
+    rng = np.random.default_rng(arch.seed + 5)
+    X = rng.standard_normal((rows, arch.widths[0])).astype(arch.dtype)
+    y = targets(rng, case.loss, arch.activations[-1], rows, arch.widths[-1], arch.dtype)
+    runs = []
+    for engine in ("spin", "python", "alone"):
+        with pytest.MonkeyPatch.context() as mp:
+            split_blocks(mp, engine)
+            net = build(arch)
+            try:
+                h = ds.fit(net, lay_out(X, layout), y, loss=case.loss,
+                           optimizer=case.optimizer, lr=lr, epochs=epochs,
+                           batch_size=batch_size, seed=arch.seed, verbose=False,
+                           compiled="numpy")
+                losses = h["loss"]
+            except DivergenceError as error:
+                losses = [str(error)]
+        runs.append((losses, [p.data.copy() for p in net.parameters()]))
+    for losses, weights in runs[1:]:
+        assert losses == runs[0][0]
+        for w, w0 in zip(weights, runs[0][1], strict=True):
+            np.testing.assert_array_equal(w, w0)
 
 
 @pytest.mark.parametrize("compiled", [True, False])

@@ -131,6 +131,7 @@ def _close(a, b, rtol=2e-4, atol=2e-5):
 
 def test_thread_counts_change_results_only_to_rounding(monkeypatch):
     """Every product on all threads, or every product on one: the same weights."""
+    monkeypatch.setattr(plan_module, "SPLIT_MIN_THREADS", 2)
     runs = []
     for flops, side in [(0.0, 1), (float("inf"), 1)]:
         monkeypatch.setattr(plan_module, "PARALLEL_MIN_FLOPS", flops)
@@ -141,15 +142,37 @@ def test_thread_counts_change_results_only_to_rounding(monkeypatch):
     _close(runs[0], _train(False, sizes=(20, 96, 64, 5), epochs=3)[0])
 
 
-def test_thread_choice_follows_the_product_size():
+def test_nothing_is_split_on_two_threads():
+    """On 2 threads (2 vCPUs, the machine measured) one thread did best: no product split."""
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        threads = plan_module.BlasThreads()
+    if not threads.available or threads.most < 2:
+        pytest.skip("needs a BLAS whose threads threadpoolctl can set")
+    assert not threads.splitting and threads.for_product(128, 784, 256) == 1
+    net = ds.nn.MLP([784, 256, 128, 10], activation="relu", seed=0)
+    step = compile_step(net, ds.nn.get_loss("cross_entropy"),
+                        ds.optim.SGD(net.parameters(), lr=0.1))
+    step.threads = threads
+    buf = step._buffers_for(128)
+    assert not any(buf.forward_split + buf.grad_split + buf.delta_split)
+    assert buf.chooser is None
+
+
+def test_thread_choice_follows_the_product_size(monkeypatch):
+    monkeypatch.setattr(plan_module, "SPLIT_MIN_THREADS", 2)
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
         threads = plan_module.BlasThreads()
     if not threads.available or threads.most < 2:
         pytest.skip("needs a BLAS whose threads threadpoolctl can set")
     assert threads.for_product(128, 784, 256) == 2  # 51 MFLOP
-    assert threads.for_product(32, 784, 256) == 2  # 12.8 MFLOP, every side >= 32
-    assert threads.for_product(16, 784, 256) == 1  # one side of 16
+    assert threads.for_product(32, 784, 256) == 1  # 12.8 MFLOP: faster whole (benchmarks)
+    assert threads.for_product(64, 784, 256) == 2  # 25.7 MFLOP, every side >= 32
+    assert threads.for_product(16, 2000, 2000) == 1  # one side of 16
     assert threads.for_product(32, 13, 64) == 1
+    # which products are split is the shape's business alone, not the thread count's
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        one = plan_module.BlasThreads()
+    assert one.for_product(128, 784, 256) == 1 and plan_module.splits(128, 784, 256)
     # one count per batch size, for the whole step
     net = ds.nn.MLP([784, 256, 128, 10], activation="relu", seed=0)
     step = compile_step(net, ds.nn.get_loss("cross_entropy"),
@@ -160,6 +183,7 @@ def test_thread_choice_follows_the_product_size():
 
 
 def test_fit_gives_the_blas_thread_count_back(monkeypatch):
+    monkeypatch.setattr(plan_module, "SPLIT_MIN_THREADS", 2)
     monkeypatch.setattr(plan_module, "PARALLEL_MIN_FLOPS", 1e5)  # some products on 2
     monkeypatch.setattr(plan_module, "PARALLEL_MIN_SIDE", 32)
 

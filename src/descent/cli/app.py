@@ -2,14 +2,87 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import importlib
+from collections.abc import Iterator
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 import descent
-from descent.cli import demo, descend, explain, playground, predict, train
+
+#: The subcommands: name -> (module in descent.cli, its function, its click class or None).
+#: Each module is imported when its command runs (or `--help` lists them all), so that
+#: `descent predict` does not import what `descent demo` or `descent train` need.
+COMMANDS: dict[str, tuple[str, str, str | None]] = {
+    "train": ("train", "train", None),
+    "predict": ("predict", "predict", None),
+    "descend": ("descend", "descend", "FormulaCommand"),
+    "explain": ("explain", "explain", None),
+    "demo": ("demo", "demo", None),
+    "playground": ("playground", "playground", None),
+}
+
+
+def _load_command(name: str) -> Any:
+    """The click command of subcommand `name`, built by typer from its module's function."""
+    module_name, function, cls = COMMANDS[name]
+    module = importlib.import_module(f"descent.cli.{module_name}")
+    single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    options: dict[str, Any] = {"epilog": module.EPILOG}
+    if cls is not None:
+        options["cls"] = getattr(module, cls)
+    single.command(name, **options)(getattr(module, function))
+    return typer.main.get_command(single)
+
+
+class _Commands(dict):
+    """The group's name -> command mapping, each command built on first lookup."""
+
+    def __missing__(self, name: str) -> Any:
+        if name not in COMMANDS:
+            raise KeyError(name)
+        command = self[name] = _load_command(name)
+        return command
+
+    def get(self, name: str, default: Any = None) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def __contains__(self, name: object) -> bool:
+        return name in COMMANDS or dict.__contains__(self, name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*COMMANDS, *(n for n in dict.keys(self) if n not in COMMANDS)])
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
+
+    def keys(self) -> list[str]:  # type: ignore[override]
+        return list(iter(self))
+
+    def items(self) -> list[tuple[str, Any]]:  # type: ignore[override]
+        return [(n, self[n]) for n in self]
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return [self[n] for n in self]
+
+
+class _LazyGroup(TyperGroup):
+    """A typer group whose subcommands are imported when used (see COMMANDS)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = _Commands(self.commands)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)
+
 
 app = typer.Typer(
+    cls=_LazyGroup,
     name="descent",
     help="Train neural networks by backpropagation and gradient descent, and see every "
          "derivative they use.",
@@ -35,14 +108,6 @@ def _group(
 ) -> None:
     """Train neural networks by backpropagation and gradient descent, and see every
     derivative they use."""
-
-
-app.command("train", epilog=train.EPILOG)(train.train)
-app.command("predict", epilog=predict.EPILOG)(predict.predict)
-app.command("descend", epilog=descend.EPILOG, cls=descend.FormulaCommand)(descend.descend)
-app.command("explain", epilog=explain.EPILOG)(explain.explain)
-app.command("demo", epilog=demo.EPILOG)(demo.demo)
-app.command("playground", epilog=playground.EPILOG)(playground.playground)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from rich.console import Console
 
 import descent
 from descent.cli.boundary import user_errors
+from descent.cli.memory import release_large_frees
 from descent.cli.options import (
     CLI_NAMES,
     ClassWeight,
@@ -27,14 +28,15 @@ from descent.cli.outputs import check_outputs
 from descent.cli.plots import PLOT_FILES
 from descent.cli.scores_table import evaluation_table, per_class_table, schema_table, scores_table
 from descent.cli.train_big import big_mode, fold_cluster, train_big
-from descent.data import Table, load_windsor, read_csv, read_csv_header
+from descent.data import Table, load_windsor, read_csv_header
 from descent.data.csv_reader import sniff_delimiter
 from descent.data.datasets import WINDSOR_TARGET
 from descent.data.hints import command_line
-from descent.data.schema import infer_schema
+from descent.data.schema import Schema, infer_schema
+from descent.data.typed_csv import TypedCsv, read_typed_csv
 from descent.tabular import recipe as defaults
 from descent.tabular.recipe import Recipe
-from descent.tabular.table_training import TrainResult, train_table
+from descent.tabular.table_training import TrainResult, check_target, train_table
 from descent.tabular.training import recipe_summary
 from descent.train import History
 
@@ -282,7 +284,9 @@ def train(
                        dict(delimiter=sep, kinds=kinds, missing=missing.value,
                             unknown=unknown.value))
             return
-        table, source, target = _load(csv, target, parse_delimiter(delimiter), kinds)
+        release_large_frees()  # a column's or a block's arrays go back when freed
+        table, source, target, schema, read = _load(csv, target, parse_delimiter(delimiter),
+                                                    kinds, parse_names(features))
         folds = (5 if len(table) <= CV_ROWS else 0) if cv is None else cv
         recipe = Recipe(
             hidden=parse_widths(hidden), activation=activation, loss=loss, optimizer=optimizer,
@@ -294,12 +298,14 @@ def train(
             patience=patience, tol=tol, output_activation=output_activation.value,
             ensemble=ensemble, names=CLI_NAMES,
         )
-        schema = infer_schema(table, target, kinds=kinds, features=parse_names(features))
         if not quiet:
             console.print(f"descent train: {source}, {len(table)} rows → [bold]{target}[/]")
             console.print(schema_table(schema, f"the columns of {source}"))
             if sys.stdout.isatty():
                 console.print("[dim]Ctrl-C stops after the current batch and keeps the model[/]")
+        if read is not None:  # what train_table checks on a text table, in the same order
+            check_target(read.header, source, target)
+            read.check()
         try:
             with fold_cluster(cluster if folds >= 2 else None) as fold_map:
                 result = train_table(
@@ -309,6 +315,7 @@ def train(
                     cv=folds, refit=refit,
                     class_weight=None if class_weight is ClassWeight.none else "balanced",
                     schema=schema, verbose=not quiet, fold_map=fold_map,
+                    applied=read is not None,
                 )
         except KeyboardInterrupt as stop:  # Ctrl-C before a model was made: say what is kept
             raise KeyboardInterrupt(_kept(str(stop) or "interrupted: nothing saved", out)
@@ -427,18 +434,26 @@ def _kinds(**options: str | None) -> dict[str, str]:
 
 
 def _load(csv: Path | None, target: str | None, delimiter: str | None,
-          kinds: dict[str, str]) -> tuple[Table, str, str]:
-    """The table (every column as text, gaps kept), how to name its source, the target."""
+          kinds: dict[str, str], features: list[str] | None
+          ) -> tuple[Table, str, str, Schema, TypedCsv | None]:
+    """The table, how to name its source, the target, the schema, and for a CSV file the
+    typed read (its header and the cells that do not fit their kind).
+
+    A CSV file is read once (a pipe or /dev/stdin can be read only once) and typed one
+    column at a time (`read_typed_csv`): the table is `schema.apply`'s output and the file
+    is never held as text. The embedded data is read as text and typed by `train_table`.
+    """
     if csv is None:
         if delimiter is not None:
             raise ValueError("--delimiter applies to a CSV file; leave it out for the "
                              "embedded data")
-        return load_windsor(), "embedded Windsor house prices", target or WINDSOR_TARGET
+        table, target = load_windsor(), target or WINDSOR_TARGET
+        schema = infer_schema(table, target, kinds=kinds, features=features)
+        return table, "embedded Windsor house prices", target, schema, None
     sep = sniff_delimiter(csv) if delimiter is None else delimiter
     if target is None:
         header = read_csv_header(csv, delimiter=sep)
         raise ValueError(f"--target is required with a CSV file: name the column to predict "
                          f"(the columns of {csv} are {', '.join(header)})")
-    # Read once (a pipe or /dev/stdin can be read only once), every column as text.
-    table = read_csv(csv, delimiter=sep, all_text=True, missing="keep")
-    return table, str(csv), target
+    read = read_typed_csv(csv, target, delimiter=sep, kinds=kinds, features=features)
+    return read.table, str(csv), target, read.schema, read

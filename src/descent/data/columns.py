@@ -101,7 +101,12 @@ def _parse_numeric(
 _LONGEST_TOKEN = max(map(len, MISSING_TOKENS))
 
 
-def _parse_categorical(cells: Sequence[str]) -> np.ndarray:
+def text_cells(cells: Sequence[str]) -> np.ndarray:
+    """A text column: object array (n,) of the cells, None where a cell is missing.
+
+    >>> text_cells(["a", "NA", "b"]).tolist()
+    ['a', None, 'b']
+    """
     out = np.empty(len(cells), dtype=object)
     out[:] = cells
     for i, cell in enumerate(cells):
@@ -159,7 +164,7 @@ def build_table(
         if kind == NUMERIC:
             values[name], problems = _parse_numeric(name, cells, inferred)
         else:
-            values[name] = _parse_categorical(cells)
+            values[name] = text_cells(cells)
         table_kinds[name] = kind
         if missing == "error":
             gaps = [i for i, c in enumerate(cells) if is_missing(c)]

@@ -277,27 +277,12 @@ class Schema:
                 continue
             if not c.used and not is_target:
                 continue
-            cells = table.column(c.name)
-            numeric_in = table.kinds[c.name] == NUMERIC
-            if c.kind == NUMBER:
-                x, bad = (np.asarray(cells, np.float64), []) if numeric_in else \
-                    _numbers(cells, c.number_format or NumberFormat())
-                if bad:
-                    problems.append(_bad_cells(table, c, bad, "a number"))
-                values[c.name], kinds[c.name] = x, NUMERIC
-                order.append(c.name)
-            elif c.kind == DATE:
-                parts, bad = _date_parts(cells, c.date_format or DATE_FORMATS[0])
-                if bad:
-                    problems.append(_bad_cells(table, c, bad, f"a date like "
-                                               f"{_format_example(c.date_format)}"))
-                for part, x in zip(c.output_columns, parts, strict=True):
-                    values[part], kinds[part] = x, NUMERIC
-                    order.append(part)
-            else:
-                values[c.name] = _canonical(cells, c.categories)
-                kinds[c.name] = CATEGORICAL
-                order.append(c.name)
+            typed, problem = apply_column(c, table)
+            for name, (x, kind) in typed.items():
+                values[name], kinds[name] = x, kind
+                order.append(name)
+            if problem is not None:
+                problems.append(problem)
         if problems:
             raise DataError("; ".join(problems))
         return Table(order, values, kinds, table.line_numbers, table.path)
@@ -319,6 +304,36 @@ class Schema:
         if len(set(names)) != len(names):
             raise meta.fail(f"{where}: columns", "column names must be distinct")
         return cls(columns, target)
+
+
+def apply_column(c: ColumnSchema, table: Table) -> tuple[dict[str, tuple[np.ndarray, str]],
+                                                          str | None]:
+    """One column of `Schema.apply`: typed column name -> (values (n_rows,), table kind),
+    and the message about its cells that do not fit its kind (None when all fit).
+
+    `table` holds column `c.name` as text (None where missing) or as numbers; a reader
+    that types a file one column at a time (`descent.data.typed_csv`) calls this with a
+    one-column table, so the result is `apply`'s, cell for cell.
+
+    >>> from descent.data.columns import build_table
+    >>> t = build_table(["p"], [["$1,200"], ["$30"]], np.arange(2), path=None,
+    ...                 kinds={"p": "categorical"})
+    >>> typed, problem = apply_column(infer_column("p", t.values["p"]), t)
+    >>> typed["p"][0].tolist(), problem
+    ([1200.0, 30.0], None)
+    """
+    cells = table.column(c.name)
+    if c.kind == NUMBER:
+        x, bad = (np.asarray(cells, np.float64), []) if table.kinds[c.name] == NUMERIC else \
+            _numbers(cells, c.number_format or NumberFormat())
+        return {c.name: (x, NUMERIC)}, (_bad_cells(table, c, bad, "a number") if bad else None)
+    if c.kind == DATE:
+        parts, bad = _date_parts(cells, c.date_format or DATE_FORMATS[0])
+        problem = _bad_cells(table, c, bad, f"a date like {_format_example(c.date_format)}"
+                             ) if bad else None
+        return {part: (x, NUMERIC) for part, x in zip(c.output_columns, parts, strict=True)}, \
+            problem
+    return {c.name: (_canonical(cells, c.categories), CATEGORICAL)}, None
 
 
 def _column_from_dict(d: Any, where: str) -> ColumnSchema:
@@ -546,16 +561,17 @@ def infer_column(name: str, cells: Sequence[Any], *, is_target: bool = False,
             return make(IDENTIFIER, "whole numbers counting the rows (an id?): left out",
                         number_format=fmt)
         return make(NUMBER, note, number_format=fmt)
-    spellings = _spellings(present)
     if is_target:
         note = "codes with leading zeros: read as text" if leading_zero else ""
-        return make(CATEGORY, note, categories=spellings)
+        return make(CATEGORY, note, categories=_spellings(present))
     if all(category_key(c) in TRUE_WORDS | FALSE_WORDS for c in present):
-        return make(YES_NO, categories=spellings)
+        return make(YES_NO, categories=_spellings(present))
     fmt_date = None if found is not None else _date_format(present)
     if fmt_date is not None:
         return make(DATE, f"format {_format_example(fmt_date)}", date_format=fmt_date)
-    n_distinct = len(spellings)
+    # The count of spellings without making them: an id or free-text column has one per
+    # cell, and a tally of spellings per value costs far more than the values.
+    n_distinct = len({category_key(c) for c in present})
     words = sum(len(c.split()) for c in present[:500]) / min(len(present), 500)
     if n_distinct == len(present) and (len(present) >= MIN_ID_ROWS or _ID_NAME.search(name)):
         if words >= 3:
@@ -567,7 +583,7 @@ def infer_column(name: str, cells: Sequence[Any], *, is_target: bool = False,
         return make(IDENTIFIER, f"{n_distinct} different values, too many to one-hot: "
                                 "left out")
     note = "codes with leading zeros: read as text" if leading_zero else ""
-    return make(CATEGORY, note, categories=spellings)
+    return make(CATEGORY, note, categories=_spellings(present))
 
 
 def _forced(name: str, present: list[str], force: str, make: Any) -> ColumnSchema:
@@ -616,14 +632,7 @@ def infer_schema(table: Table, target: str | None = None, *,
 
     Raises DataError naming every unknown column in `kinds` or `features` at once.
     """
-    kinds = dict(kinds or {})
-    unknown = [n for n in [*kinds, *(features or [])] if n not in table.values]
-    if unknown:
-        raise DataError(f"{table.source}: no column(s) {quote_names(unknown)}; the columns "
-                        f"are {quote_names(table.columns)}")
-    bad = [k for k in kinds.values() if k not in SCHEMA_KINDS]
-    if bad:
-        raise ValueError(f"kinds must be among {SCHEMA_KINDS}, got {bad[0]!r}")
+    kinds = check_schema_options(table.columns, table.source, kinds, features)
     columns = []
     for name in table.columns:
         if features is not None and name != target and name not in features:
@@ -631,3 +640,24 @@ def infer_schema(table: Table, target: str | None = None, *,
         columns.append(infer_column(name, table.values[name], is_target=name == target,
                                     force=kinds.get(name)))
     return Schema(columns, target)
+
+
+def check_schema_options(columns: Sequence[str], source: str,
+                         kinds: Mapping[str, str] | None,
+                         features: Sequence[str] | None) -> dict[str, str]:
+    """`kinds` as a dict, after checking that it and `features` name only `columns` (one
+    DataError naming every unknown column) and that every kind is in `SCHEMA_KINDS`.
+
+    >>> check_schema_options(["a", "b"], "f.csv", {"a": "category"}, None)
+    {'a': 'category'}
+    """
+    kinds = dict(kinds or {})
+    known = set(columns)
+    unknown = [n for n in [*kinds, *(features or [])] if n not in known]
+    if unknown:
+        raise DataError(f"{source}: no column(s) {quote_names(unknown)}; the columns "
+                        f"are {quote_names(list(columns))}")
+    bad = [k for k in kinds.values() if k not in SCHEMA_KINDS]
+    if bad:
+        raise ValueError(f"kinds must be among {SCHEMA_KINDS}, got {bad[0]!r}")
+    return kinds

@@ -44,21 +44,29 @@ def n_weights(sizes: Sequence[int]) -> int:
 
 
 def check_network_memory(sizes: Sequence[int], itemsize: int,
-                         names: Mapping[str, str] | None = None) -> None:
-    """ValueError naming the hidden-width setting when training a network of layer widths
-    `sizes` would need more memory than is available.
+                         names: Mapping[str, str] | None = None, networks: int = 1,
+                         why: str = "ensemble") -> None:
+    """ValueError naming the setting to change when training `networks` networks of layer
+    widths `sizes` at once would need more memory than is available. Several train
+    together (stacked) as the members of an ensemble (`why="ensemble"`) or as the
+    candidates of the weight-decay choice (`why="weight_decay"`).
 
-    >>> check_network_memory([11, 64, 1], 8)
+    >>> check_network_memory([11, 64, 1], 8, networks=5)
     """
     available = available_memory()
     if available is None:
         return
     n = n_weights(sizes)
-    needed = n * itemsize * TRAINING_COPIES
+    needed = n * itemsize * TRAINING_COPIES * networks
     if needed > available:
-        option = (names or {}).get("hidden", "hidden")
+        names = names or {}
+        what, fix = f"a network of {n:,} weights needs", "use narrower layers"
+        if networks > 1:
+            what = f"{networks} networks of {n:,} weights each need"
+            fix += (f" or a smaller {names.get('ensemble', 'ensemble')}" if why == "ensemble"
+                    else f", or give {names.get('weight_decay', 'weight_decay')} (choosing "
+                    f"it trains {networks} networks at once)")
         raise ValueError(
-            f"{option} {','.join(map(str, sizes[1:-1])) or 'none'}: a network of {n:,} weights "
-            f"({' → '.join(map(str, sizes))}) needs about {needed / 2**30:.1f} GiB to train, "
-            f"more than the {available / 2**30:.1f} GiB of memory available; use narrower "
-            "layers")
+            f"{names.get('hidden', 'hidden')} {','.join(map(str, sizes[1:-1])) or 'none'}: "
+            f"{what} ({' → '.join(map(str, sizes))}) about {needed / 2**30:.1f} GiB to train, "
+            f"more than the {available / 2**30:.1f} GiB of memory available; {fix}")

@@ -14,9 +14,16 @@ as `RidgeCV` does; logistic regression minimizes Σ cross-entropy + ½‖W‖² 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 ALPHAS = tuple(float(a) for a in np.logspace(-3, 3, 13))
+#: Above this many cells of X (a 32 MiB float64 matrix), ridge works from the d × d Gram
+#: matrix, reading X in blocks, instead of an SVD that holds four copies of X.
+SVD_CELLS = 2**22
+#: Rows of X read at a time on the Gram route.
+BLOCK_ROWS = 8_192
 #: Newton's method builds a (K·d)² Hessian; past this many weights, gradient steps instead.
 MAX_NEWTON_WEIGHTS = 2500
 
@@ -34,10 +41,13 @@ def ridge_loo(X: np.ndarray, y: np.ndarray, alphas: tuple[float, ...] = ALPHAS,
     ([1.0, 2.0], 1.0, 0.001)
     """
     sw = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
+    if X.size > SVD_CELLS:
+        return _ridge_loo_gram(X, y, alphas, sw)
     x_mean = sw @ X / sw.sum()
     y_mean = float(sw @ y / sw.sum())
     root = np.sqrt(sw)[:, None]
-    Xc = (X - x_mean) * root
+    Xc = X - x_mean
+    Xc *= root  # in place: one centred copy of X, not two
     yc = (y - y_mean) * root[:, 0]
     U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
     Uy = U.T @ yc
@@ -54,6 +64,50 @@ def ridge_loo(X: np.ndarray, y: np.ndarray, alphas: tuple[float, ...] = ALPHAS,
     alpha = best[1]
     w = Vt.T @ (s / (s**2 + alpha) * Uy)
     return w, y_mean - float(x_mean @ w), alpha
+
+
+def _ridge_loo_gram(X: np.ndarray, y: np.ndarray, alphas: tuple[float, ...],
+                    sw: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """`ridge_loo` for a large X, from the d × d matrix G = Xcᵀ Xc, reading X in blocks.
+
+    The same model in other words: with G = V diag(λ) Vᵀ (λ = s², the SVD's squared
+    singular values), the leverage is Σ_j (Xc V)²_ij / (λ_j + α), the fit Xc w_α and
+    w_α = V diag(1 / (λ + α)) Vᵀ Xcᵀ yc. No (n, d) matrix besides X itself: the SVD route
+    holds four (the centred copy, LAPACK's copy, U and U²). Equal to it to about 1e-10
+    (tests/test_linear_baseline.py); squaring the condition number does not matter here
+    because α ≥ 1e-3 is added to eigenvalues of order n on standardized features.
+    """
+    total = sw.sum()
+    x_mean = sw @ X / total
+    y_mean = float(sw @ y / total)
+    d = X.shape[1]
+    G, c = np.zeros((d, d)), np.zeros(d)
+    for Xc, yc, _ in _centred_blocks(X, y, sw, x_mean, y_mean):
+        G += Xc.T @ Xc
+        c += Xc.T @ yc
+    lam, V = np.linalg.eigh(G)
+    lam = np.maximum(lam, 0.0)  # rounding can leave a zero eigenvalue slightly negative
+    inverse = 1.0 / (lam[:, None] + np.asarray(alphas)[None, :])  # (d, A)
+    W = V @ (inverse * (V.T @ c)[:, None])  # (d, A): one coefficient vector per α
+    errors = np.zeros(len(alphas))
+    for Xc, yc, sw_b in _centred_blocks(X, y, sw, x_mean, y_mean):
+        h = ((Xc @ V) ** 2) @ inverse + (sw_b / total)[:, None]
+        loo = (yc[:, None] - Xc @ W) / np.maximum(1 - h, 1e-12)
+        errors += (loo**2).sum(axis=0)
+    best = int(np.argmin(errors))  # the first of equal errors, as the SVD route's "<"
+    w = W[:, best]
+    return w, y_mean - float(x_mean @ w), alphas[best]
+
+
+def _centred_blocks(X: np.ndarray, y: np.ndarray, sw: np.ndarray, x_mean: np.ndarray,
+                    y_mean: float) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(Xc, yc, sw) blocks of rows: centred and scaled by √w, as `ridge_loo` makes them."""
+    for start in range(0, len(X), BLOCK_ROWS):
+        stop = start + BLOCK_ROWS
+        root = np.sqrt(sw[start:stop])
+        Xc = X[start:stop] - x_mean
+        Xc *= root[:, None]
+        yield Xc, (y[start:stop] - y_mean) * root, sw[start:stop]
 
 
 def logistic_regression(X: np.ndarray, y: np.ndarray, n_classes: int,

@@ -60,6 +60,10 @@ DEFAULT_TOL = 1e-4
 #: development suite: Carseats R² 0.844 -> 0.855, CPS1985 0.290 -> 0.303, Auto 0.865 ->
 #: 0.869); 1 above, where a network's variance is small and the cost is not.
 DEFAULT_ENSEMBLE = 5
+#: The most networks one ensemble may hold: the spread of a mean of M members falls as
+#: 1/√M, so past ~100 more members change nothing one can measure, while the time and
+#: memory grow with M (an `--ensemble 100000` would train for hours).
+MAX_ENSEMBLE = 100
 ENSEMBLE_ROWS = 10_000
 
 # How the recipe's fields are called by each front end, for error messages.
@@ -157,7 +161,7 @@ class Recipe:
                              "classifier's outputs are logits turned into probabilities by "
                              "the softmax (leave it at identity)")
         if self.ensemble is not None:
-            _whole(self.ensemble, n.get("ensemble", "ensemble"), low=1)
+            _whole(self.ensemble, n.get("ensemble", "ensemble"), low=1, high=MAX_ENSEMBLE)
         return Recipe(hidden, activation, loss, optimizer, float(self.lr),
                       None if self.weight_decay is None else float(self.weight_decay),
                       int(self.epochs), int(self.batch_size),
@@ -224,9 +228,11 @@ def _widths(value: Any, name: str) -> tuple[int, ...]:
     return tuple(widths)
 
 
-def _whole(value: Any, name: str, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+def _whole(value: Any, name: str, low: int, high: int | None = None) -> None:
+    if (isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low
+            or (high is not None and value > high)):
+        bounds = f">= {low}" if high is None else f"from {low} to {high}"
+        raise ValueError(f"{name} must be a whole number {bounds}, got {value!r}")
 
 
 def _number(value: Any, name: str, low: float, low_open: bool = False,

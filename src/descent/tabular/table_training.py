@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from difflib import get_close_matches
 from typing import Any
@@ -73,7 +73,7 @@ class TrainResult:
     recipe: Recipe
     seconds: float
     notes: list[str] = field(default_factory=list)
-    data: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    data: Mapping[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     evaluation: Evaluation | None = None
     schema: Schema | None = None
     refit_epochs: int | None = None
@@ -185,6 +185,56 @@ class _Fit:
     weight_decay: float | None = None
 
 
+#: Rows encoded at a time: `_matrix` fills one matrix block by block, so encoding costs
+#: the matrix plus one block, never a copy of the table's rows or a second matrix.
+ENCODE_ROWS = 65_536
+
+
+def _matrix(encoder: TableEncoder, typed: Table, rows: np.ndarray | None = None,
+             scaler: Standardizer | None = None, unknown: str = "ignore") -> np.ndarray:
+    """(len(rows), d) float64 features of `rows` of a typed table (None: every row),
+    standardized by `scaler` when given: `scaler.transform(encoder.transform(
+    typed.take(rows), unknown=unknown))`, value for value (both work row by row), built
+    `ENCODE_ROWS` rows at a time into one matrix.
+
+    >>> from descent.data import load_windsor
+    >>> from descent.data.schema import infer_schema
+    >>> typed = infer_schema(load_windsor(), "price").apply(load_windsor())
+    >>> enc = TableEncoder(target="price").fit(typed)
+    >>> _matrix(enc, typed, np.array([0, 5])).shape
+    (2, 11)
+    """
+    n = len(typed) if rows is None else len(rows)
+    X = np.empty((n, encoder.n_features_))
+    for start in range(0, n, ENCODE_ROWS):
+        stop = min(start + ENCODE_ROWS, n)
+        index = np.arange(start, stop) if rows is None else rows[start:stop]
+        block = encoder.transform(typed.take(index), unknown=unknown)
+        X[start:stop] = block if scaler is None else scaler.transform(block)
+    return X
+
+
+def standardize(scaler: Standardizer, X: np.ndarray) -> np.ndarray:
+    """`scaler.transform(X)` written into float64 X itself (returned): the same
+    operations, (x - mean) / scale, without a second matrix."""
+    X -= scaler.mean_
+    X /= scaler.scale_
+    return X
+
+
+def _rows_of(typed: Table, rows: np.ndarray) -> Table:
+    """`typed.take(rows)`, or `typed` itself when `rows` is every row in order (no copy)."""
+    if len(rows) == len(typed) and np.array_equal(rows, np.arange(len(typed))):
+        return typed
+    return typed.take(rows)
+
+
+def _targets(encoder: TableEncoder, typed: Table, rows: np.ndarray) -> np.ndarray:
+    """The encoded targets of `rows`, taking the target column only."""
+    assert encoder.target is not None
+    return encoder.transform_target(_rows_of(typed.select([encoder.target]), rows))
+
+
 def _fit_rows(typed: Table, target: str, task: str, recipe: Recipe, fit_rows: np.ndarray,
               val_rows: np.ndarray | None, *, features: list[str], missing: str,
               unknown: str, class_weight: str | None, seed: int | None,
@@ -194,12 +244,15 @@ def _fit_rows(typed: Table, target: str, task: str, recipe: Recipe, fit_rows: np
     when given; exactly `epochs` epochs when `epochs` is given)."""
     encoder = TableEncoder(target=target, features=features, task=task,
                            missing=missing, unknown=unknown, indicators=missing != "error")
-    fit_part = typed.take(fit_rows)
+    fit_part = _rows_of(typed, fit_rows)
     encoder.fit(fit_part)
     if classes is not None and encoder.target_encoder_ is not None:
         encoder.target_encoder_.classes_ = list(classes)  # every class, even if rare here
-    X_fit, y_fit = encoder.transform(fit_part), encoder.transform_target(fit_part)
+    y_fit = encoder.transform_target(fit_part)
+    del fit_part  # the matrix is built from `typed` block by block
+    X_fit = _matrix(encoder, typed, fit_rows, unknown=encoder.unknown)
     x_scaler = Standardizer().fit(X_fit)
+    X_fit = standardize(x_scaler, X_fit)
     y_scaler = (fit_target_scaler(y_fit, recipe.output_activation)
                 if task == "regression" else None)
     n_out = 1 if task == "regression" else len(encoder.classes_ or [])
@@ -207,19 +260,19 @@ def _fit_rows(typed: Table, target: str, task: str, recipe: Recipe, fit_rows: np
     if class_weight == "balanced" and task == "classification":
         weights = class_weights(y_fit, n_out)
 
-    def scaled(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return x_scaler.transform(X), (y if y_scaler is None else y_scaler.transform(y))
-
     unseen: dict[str, int] = {}
     validation = None
     if val_rows is not None and len(val_rows):
         val_part = typed.take(val_rows)
         unseen = encoder.unseen_counts(val_part)
         y_val = encoder.transform_target(val_part)
-        validation = (*scaled(encoder.transform(val_part, unknown="ignore"), y_val),
+        del val_part
+        validation = (_matrix(encoder, typed, val_rows, x_scaler),
+                      y_val if y_scaler is None else y_scaler.transform(y_val),
                       None if weights is None else class_weights(y_val, n_out))
     start = time.perf_counter()
-    trained = train_network(*scaled(X_fit, y_fit), recipe, task=task, n_outputs=n_out,
+    trained = train_network(X_fit, y_fit if y_scaler is None else y_scaler.transform(y_fit),
+                            recipe, task=task, n_outputs=n_out,
                             validation_data=validation, sample_weight=weights, seed=seed,
                             verbose=verbose, epochs=epochs, stopping=epochs is None)
     seconds = time.perf_counter() - start
@@ -228,22 +281,23 @@ def _fit_rows(typed: Table, target: str, task: str, recipe: Recipe, fit_rows: np
     return _Fit(model, trained.history, seconds, unseen, trained.weight_decay)
 
 
-def _predict_typed(model: TabularModel, typed: Table) -> np.ndarray:
-    """(n,) values or (n, K) probabilities for a typed table; unseen categories as zeros."""
-    X = model.x_scaler.transform(model.encoder.transform(typed, unknown="ignore"))
+def _predict_features(model: TabularModel, X: np.ndarray) -> np.ndarray:
+    """(n,) values or (n, K) probabilities for standardized features X."""
     out = model.predict_outputs(predict_array(model.network, X))
     return out.values if model.task == "regression" else out.probabilities
 
 
 def _linear_scores(model: TabularModel, typed: Table, train_rows: np.ndarray,
                    eval_rows: np.ndarray, task: str, n_classes: int,
-                   class_weight: str | None) -> dict[str, float]:
-    """Scores on `eval_rows` of the linear model fitted on `train_rows`' features."""
+                   class_weight: str | None, X_eval: np.ndarray | None = None
+                   ) -> dict[str, float]:
+    """Scores on `eval_rows` of the linear model fitted on `train_rows`' features
+    (`X_eval`: the eval rows' standardized features, when already made)."""
     enc, scale = model.encoder, model.x_scaler
-    train_part, eval_part = typed.take(train_rows), typed.take(eval_rows)
-    X = scale.transform(enc.transform(train_part, unknown="ignore"))
-    X_eval = scale.transform(enc.transform(eval_part, unknown="ignore"))
-    y, y_eval = enc.transform_target(train_part), enc.transform_target(eval_part)
+    X = _matrix(enc, typed, train_rows, scale)
+    if X_eval is None:
+        X_eval = _matrix(enc, typed, eval_rows, scale)
+    y, y_eval = _targets(enc, typed, train_rows), _targets(enc, typed, eval_rows)
     weights = (class_weights(y, n_classes)
                if class_weight == "balanced" and task == "classification" else None)
     pred = fit_predict_linear(task, X, y, X_eval, n_classes, weights)
@@ -284,6 +338,7 @@ def train_table(
     class_weight: str | None = None,
     verbose: bool | int = True,
     fold_map: Callable[[Callable[[Any], Any], list[Any]], list[Any]] | None = None,
+    applied: bool = False,
 ) -> TrainResult:
     """Train a network on `table` to predict column `target`; see the module doc.
 
@@ -318,6 +373,9 @@ def train_table(
             plans]`, computed however it likes (`descent train --cv 5 --cluster local:4`
             maps the folds over a Dask cluster); the folds' seeds and rows are fixed
             beforehand, so the result is the same as the folds run one after another.
+        applied: `table` is already `schema.apply`'s output (the typed table of
+            `descent.data.typed_csv.read_typed_csv`, which never holds the file as text);
+            `schema` must then be given.
 
     Raises DataError for data that cannot be used (naming file, line, column; every
     failing column at once) and ValueError for bad settings (naming the setting).
@@ -336,10 +394,15 @@ def train_table(
         raise ValueError(f"class_weight must be None or 'balanced', got {class_weight!r}")
     if isinstance(cv, bool) or not isinstance(cv, int) or cv == 1 or cv < 0:
         raise ValueError(f"cv must be 0 (one split) or a number of folds >= 2, got {cv!r}")
-    _check_column(table, target)
-    if schema is None:
-        schema = infer_schema(table, target, kinds=kinds, features=features)
-    typed = schema.apply(table)
+    check_target(table.columns, table.source, target)
+    if applied:
+        if schema is None:
+            raise ValueError("applied=True needs the schema that typed the table")
+        typed = table
+    else:
+        if schema is None:
+            schema = infer_schema(table, target, kinds=kinds, features=features)
+        typed = schema.apply(table)
     target_encoder = TargetEncoder(target, task).fit(typed)
     task = str(target_encoder.task_)
     classes = target_encoder.classes_
@@ -357,7 +420,7 @@ def train_table(
 
     fits: list[_Fit] = []
     scores: list[SplitScores] = []
-    data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    data: Mapping[str, tuple[np.ndarray, np.ndarray]] = {}
     evaluation_folds: list[dict[str, dict[str, float]]] = []
     pooled: tuple[list, list] = ([], [])
     if cv:
@@ -414,27 +477,31 @@ def train_table(
             raise KeyboardInterrupt("interrupted before the first epoch finished: nothing "
                                     "saved")
         fits.append(fit)
-        y_train = fit.model.encoder.transform_target(typed.take(parts["train"]))
+        model = fit.model
+        y_train = _targets(model.encoder, typed, parts["train"])
+        X_test = None
         for name in ("train", "validation", "test"):
             rows = parts[name]
             if not len(rows):
                 continue
-            part = typed.take(rows)
             if name == "test":
-                _count_unseen(fit.model, part, fit.unseen)
-            y_part = fit.model.encoder.transform_target(part)
-            X_part = fit.model.x_scaler.transform(fit.model.encoder.transform(
-                part, unknown="ignore"))
-            data[name] = (X_part, y_part)
-            scores.append(score_split(name, task, y_part, y_train,
-                                      _predict_typed(fit.model, part), n_classes))
+                _count_unseen(model, typed.take(rows), fit.unseen)
+            X_part = _matrix(model.encoder, typed, rows, model.x_scaler)
+            scores.append(score_split(name, task, _targets(model.encoder, typed, rows),
+                                      y_train, _predict_features(model, X_part), n_classes))
+            X_test = X_part if name == "test" else None
+            del X_part
         folds = []
         if len(parts["test"]):
             train_rows = np.sort(np.concatenate([parts["train"], parts["validation"]]))
             folds = [(train_rows, parts["test"])]
-            evaluation_folds.append(_fold_scores(fit.model, typed, train_rows, parts["test"],
-                                                 task, n_classes, class_weight, pooled))
+            evaluation_folds.append(_fold_scores(model, typed, train_rows, parts["test"],
+                                                 task, n_classes, class_weight, pooled,
+                                                 X_test))
             scores[-1].linear = evaluation_folds[-1]["linear"]
+        del X_test
+        data = PartData(model, typed, {k: parts[k] for k in ("train", "validation", "test")
+                                       if len(parts[k])})
     evaluation = None
     if evaluation_folds:
         per_class = None
@@ -460,9 +527,7 @@ def train_table(
         final = _fit_rows(typed, target, task, recipe, np.arange(len(table)), None,
                           seed=seed, verbose=verbose, epochs=refit_epochs, **options)
     if not data:
-        X_all = final.model.x_scaler.transform(final.model.encoder.transform(
-            typed, unknown="ignore"))
-        data = {"train": (X_all, final.model.encoder.transform_target(typed))}
+        data = PartData(final.model, typed, {"train": np.arange(len(typed))})
     seconds = sum(f.seconds for f in fits) + (final.seconds if refit else 0.0)
     notes.extend(n for n in final.history.notes if n not in notes)  # why it learned nothing
     return TrainResult(final.model, final.history, parts, scores, recipe, seconds, notes,
@@ -505,19 +570,51 @@ def _count_unseen(model: TabularModel, part: Table, into: dict[str, int]) -> Non
 
 def _fold_scores(model: TabularModel, typed: Table, train_rows: np.ndarray,
                  eval_rows: np.ndarray, task: str, n_classes: int, class_weight: str | None,
-                 pooled: tuple[list, list]) -> dict[str, dict[str, float]]:
+                 pooled: tuple[list, list], X_eval: np.ndarray | None = None
+                 ) -> dict[str, dict[str, float]]:
     """Network, linear and baseline scores on `eval_rows`; the network's targets and
-    predictions are appended to `pooled` (for per-class scores over every fold)."""
-    part = typed.take(eval_rows)
-    y = model.encoder.transform_target(part)
-    y_train = model.encoder.transform_target(typed.take(train_rows))
-    pred = _predict_typed(model, part)
+    predictions are appended to `pooled` (for per-class scores over every fold).
+    `X_eval`: the eval rows' standardized features, when already made."""
+    if X_eval is None:
+        X_eval = _matrix(model.encoder, typed, eval_rows, model.x_scaler)
+    y = _targets(model.encoder, typed, eval_rows)
+    y_train = _targets(model.encoder, typed, train_rows)
+    pred = _predict_features(model, X_eval)
     pooled[0].append(y)
     pooled[1].append(pred)
     split = score_split("test", task, y, y_train, pred, n_classes)
     linear = _linear_scores(model, typed, train_rows, eval_rows, task, n_classes,
-                            class_weight)
+                            class_weight, X_eval)
     return {"network": split.model, "linear": linear, "baseline": split.baseline}
+
+
+class PartData(Mapping):
+    """`TrainResult.data`: part name -> (standardized features (n, d), targets (n,)),
+    made from the typed table each time a part is asked for, so that training never
+    holds every part's matrix (the plots ask for one part, once).
+
+    >>> from descent.data import load_windsor
+    >>> r = train_table(load_windsor(), "price", recipe=Recipe(epochs=1), verbose=False)
+    >>> X, y = r.data["test"]
+    >>> sorted(r.data), X.shape[0] == len(y) == len(r.splits["test"])
+    (['test', 'train', 'validation'], True)
+    """
+
+    def __init__(self, model: TabularModel, typed: Table, parts: dict[str, np.ndarray]
+                 ) -> None:
+        self._model, self._typed, self._parts = model, typed, parts
+
+    def __getitem__(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        rows = self._parts[name]
+        enc = self._model.encoder
+        return (_matrix(enc, self._typed, rows, self._model.x_scaler),
+                _targets(enc, self._typed, rows))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parts)
+
+    def __len__(self) -> int:
+        return len(self._parts)
 
 
 def _held_out_notes(parts: dict[str, np.ndarray], labels: np.ndarray,
@@ -541,9 +638,17 @@ def _held_out_notes(parts: dict[str, np.ndarray], labels: np.ndarray,
     return notes
 
 
-def _check_column(table: Table, target: str) -> None:
-    if target not in table.values:
-        close = get_close_matches(target, table.columns, n=1)
+def check_target(columns: list[str], source: str, target: str) -> None:
+    """DataError naming the columns (and a close match) when `target` is not among them.
+
+    >>> try:
+    ...     check_target(["area", "price"], "h.csv", "Price")
+    ... except DataError as e:
+    ...     print(e)
+    h.csv: no target column 'Price'; the columns are 'area', 'price'; did you mean 'price'?
+    """
+    if target not in columns:
+        close = get_close_matches(target, columns, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise DataError(f"{table.source}: no target column {target!r}; the columns are "
-                        f"{', '.join(map(repr, table.columns))}{hint}")
+        raise DataError(f"{source}: no target column {target!r}; the columns are "
+                        f"{', '.join(map(repr, columns))}{hint}")

@@ -7,18 +7,20 @@ scaling (see `descent.tabular.scaling` and `descent.tabular.table_training`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from descent.explain.diagnostics import learning_notes
 from descent.nn import Module, get_loss
 from descent.optim import Optimizer, get_optimizer
 from descent.tabular.ensemble import merge_networks
+from descent.tabular.limits import check_network_memory
 from descent.tabular.recipe import WEIGHT_DECAYS, Recipe, build_network
 from descent.train import Callback, EarlyStopping, History, fit, predict_array
 from descent.train.metrics import accuracy, r2
+from descent.train.stacked import fit_stacked
 
 
 @dataclass
@@ -91,7 +93,9 @@ def train_network(
     A new network is an ensemble of `recipe.members(N)` networks, each trained from its own
     seed with the same data and stopping rule, merged into one MLP that outputs their mean
     (`descent.tabular.ensemble`); a given or continued one trains as the single network it
-    is.
+    is. The networks of one call (the weight-decay candidates, the members) train together
+    as one stacked network where `descent.train.stacked` covers the recipe, with the
+    results of training each alone (to float rounding).
 
     >>> import numpy as np
     >>> X = np.linspace(-1, 1, 40).reshape(-1, 1); y = 2 * X[:, 0]
@@ -101,21 +105,25 @@ def train_network(
     True
     """
     k = recipe.members(len(X))
+    if model is None:  # the networks of one call train together: all of them must fit
+        choosing = recipe.weight_decay is None and validation_data is not None
+        candidates = len(WEIGHT_DECAYS) if choosing else 1
+        check_network_memory([X.shape[1], *recipe.hidden, n_outputs],
+                             np.dtype(np.float64).itemsize, recipe.names,
+                             networks=max(k, candidates),
+                             why="ensemble" if k >= candidates else "weight_decay")
     seeds = _member_seeds(seed, k)
     first: Trained | None = None
+    many = dict(X=X, y=y, recipe=recipe, task=task, n_outputs=n_outputs,
+                validation_data=validation_data, sample_weight=sample_weight, epochs=epochs,
+                stopping=stopping)
     if model is None and recipe.weight_decay is None:
         if validation_data is None:
             recipe = replace(recipe, weight_decay=WEIGHT_DECAYS[0])
         else:  # one network per candidate decay; the lowest validation loss wins
-            tries = []
-            for i, decay in enumerate(WEIGHT_DECAYS):
-                tries.append(train_network(
-                    X, y, replace(recipe, weight_decay=decay, ensemble=1), task=task,
-                    n_outputs=n_outputs, validation_data=validation_data,
-                    sample_weight=sample_weight, seed=seeds[0], verbose=verbose,
-                    epochs=epochs, stopping=stopping))
-                _stop_if_interrupted(tries[-1], f"while choosing the weight decay (network "
-                                                f"{i + 1} of {len(WEIGHT_DECAYS)})")
+            tries = _train_many([(seeds[0], decay, verbose) for decay in WEIGHT_DECAYS],
+                                lambda i: f"while choosing the weight decay (network {i + 1} "
+                                          f"of {len(WEIGHT_DECAYS)})", **many)
             best = int(np.argmin([min(t.history["val_loss"]) for t in tries]))
             recipe = replace(recipe, weight_decay=WEIGHT_DECAYS[best])
             first = tries[best]
@@ -124,14 +132,11 @@ def train_network(
     if model is None and k > 1:
         # k networks from k seeds, trained alike, merged into one that outputs their mean
         runs = [] if first is None else [first]
-        for member_seed in seeds[len(runs):]:
-            runs.append(train_network(X, y, replace(recipe, ensemble=1), task=task,
-                                      n_outputs=n_outputs, validation_data=validation_data,
-                                      sample_weight=sample_weight, seed=member_seed,
-                                      verbose=verbose if not runs else False, epochs=epochs,
-                                      stopping=stopping))
-            _stop_if_interrupted(runs[-1], f"while training network {len(runs)} of {k} of "
-                                           "the ensemble")
+        done = len(runs)
+        runs += _train_many([(s, recipe.weight_decay, verbose if i == 0 and not done else False)
+                             for i, s in enumerate(seeds[done:])],
+                            lambda i: f"while training network {done + i + 1} of {k} of the "
+                                      "ensemble", **{**many, "recipe": recipe})
         merged = merge_networks([r.model for r in runs])
         return Trained(merged, make_optimizer(merged, recipe), runs[0].history,
                        runs[0].validation_scores, [r.history for r in runs],
@@ -160,14 +165,102 @@ def train_network(
                   batch_size=recipe.batch_size, shuffle=recipe.shuffle,
                   validation_data=validation_data, callbacks=callbacks,
                   sample_weight=sample_weight, seed=seed, verbose=verbose, augment=augment)
-    # Why it may have learned nothing, where the network shows it (a probe batch: cheap).
+    _add_notes(model, optimizer, history, X, y, recipe)
+    return Trained(model, optimizer, history, [] if scorer is None else scorer.scores,
+                   [history], recipe.weight_decay)
+
+
+def _add_notes(model: Module, optimizer: Optimizer, history: History, X: np.ndarray,
+               y: np.ndarray, recipe: Recipe) -> None:
+    """Why it may have learned nothing, where the network shows it (a probe batch: cheap)."""
+    # Imported here: `descent predict` imports this module (through descent.tabular) but
+    # trains nothing, and descent.explain is a large package.
+    from descent.explain.diagnostics import learning_notes
+
     loss_fn = get_loss(recipe.loss or "mse")
     plain = type(optimizer).__name__ in ("SGD", "Momentum", "Nesterov")
     history.notes.extend(n for n in learning_notes(model, X, y, loss_fn, lr=optimizer.lr,
                                                    plain_steps=plain)
                          if n not in history.notes)
-    return Trained(model, optimizer, history, [] if scorer is None else scorer.scores,
-                   [history], recipe.weight_decay)
+
+
+#: Train several networks of one fit as one stacked network (descent.train.stacked) where
+#: it covers them; False trains them one after another (the reference the tests compare).
+STACKED = True
+
+
+def _train_many(specs: list[tuple[int | None, float | None, bool | int]],
+                where: Callable[[int], str], *, X: np.ndarray, y: np.ndarray, recipe: Recipe,
+                task: str, n_outputs: int, validation_data: tuple[np.ndarray, ...] | None,
+                sample_weight: np.ndarray | None, epochs: int | None,
+                stopping: bool) -> list[Trained]:
+    """One single network per (seed, weight decay, verbose) in `specs`, each as
+    `train_network` trains it alone: all at once through `descent.train.stacked` where it
+    covers them (same results to float rounding), else one after another. Ctrl-C stops
+    them all (KeyboardInterrupt naming `where(i)`)."""
+    runs = _train_stacked(specs, X, y, recipe, task, n_outputs, validation_data, epochs,
+                          stopping) if STACKED and len(specs) > 1 and sample_weight is None \
+        else None
+    if runs is None:
+        runs = []
+        for i, (seed, decay, verbose) in enumerate(specs):
+            runs.append(train_network(
+                X, y, replace(recipe, weight_decay=decay, ensemble=1), task=task,
+                n_outputs=n_outputs, validation_data=validation_data,
+                sample_weight=sample_weight, seed=seed, verbose=verbose, epochs=epochs,
+                stopping=stopping))
+            _stop_if_interrupted(runs[-1], where(i))
+    for i, run in enumerate(runs):
+        _stop_if_interrupted(run, where(i))
+    return runs
+
+
+def _train_stacked(specs: list[tuple[int | None, float | None, bool | int]], X: np.ndarray,
+                   y: np.ndarray, recipe: Recipe, task: str, n_outputs: int,
+                   validation_data: tuple[np.ndarray, ...] | None, epochs: int | None,
+                   stopping: bool) -> list[Trained] | None:
+    """`_train_many`'s networks trained together, or None where the stacked step does not
+    cover them (nothing is trained then)."""
+    models, optimizers, fit_seeds = [], [], []
+    for seed, decay, _ in specs:
+        single = replace(recipe, weight_decay=decay, ensemble=1)
+        # as train_network: the initial weights and the shuffling from one seed's streams
+        init_seed, fit_seed = np.random.SeedSequence(seed).spawn(2)
+        model = build_network(X.shape[1], n_outputs, single, np.random.default_rng(init_seed))
+        models.append(model)
+        optimizers.append(make_optimizer(model, single))
+        fit_seeds.append(int(fit_seed.generate_state(1)[0]))
+    monitor, restore = None, False
+    if stopping:
+        restore = validation_data is not None and recipe.early_stopping
+        monitor = "val_loss" if restore else "loss"
+    score = None
+    if validation_data is not None:
+        if len(validation_data) > 2 and validation_data[2] is not None:
+            return None
+        y_val = validation_data[1]
+        if task == "classification":
+            def score(out: np.ndarray) -> float:
+                return accuracy(y_val, out.argmax(axis=1))
+        else:
+            def score(out: np.ndarray) -> float:
+                return r2(y_val, out.reshape(y_val.shape))
+    runs = fit_stacked(models, optimizers, X, y, loss=recipe.loss or "mse",
+                       epochs=recipe.epochs if epochs is None else epochs,
+                       batch_size=recipe.batch_size, shuffle=recipe.shuffle, seeds=fit_seeds,
+                       validation_data=None if validation_data is None
+                       else validation_data[:2],
+                       monitor=monitor, patience=recipe.patience, min_delta=recipe.tol,
+                       restore_best_weights=restore, score=score, verbose=specs[0][2])
+    if runs is None:
+        return None
+    out = []
+    for (_, decay, _), model, optimizer, run in zip(specs, models, optimizers, runs,
+                                                   strict=True):
+        _add_notes(model, optimizer, run.history, X, y, recipe)
+        out.append(Trained(model, optimizer, run.history, run.scores if score else [],
+                           [run.history], decay))
+    return out
 
 
 def _member_seeds(seed: int | None, k: int) -> list[int | None]:

@@ -12,7 +12,8 @@ backward pass as a fixed plan of NumPy calls into buffers allocated once per bat
                  (ties share it equally, as in the engine)
     dense        z = a W + b,  ∂C/∂W = aᵀ δ,  δ_prev = δ Wᵀ ⊙ f'(a)
 
-What makes it fast (measured with bench/lenet.py; docs/benchmarks.md has the numbers):
+What makes it fast (measured with bench/lenet.py and bench/lenet_levers.py;
+docs/lenet-benchmark.md has the numbers):
 
 - the channel-major working layout (C, N, H, W): a convolution's product W (O, C·k·k) times
   cols (C·k·k, N·OH·OW) lands directly in that layout, with no transpose, and each row of
@@ -22,8 +23,12 @@ What makes it fast (measured with bench/lenet.py; docs/benchmarks.md has the num
   are zero once and for all, and each step copies only the picture's own pixels;
 - max-pooling of non-overlapping windows by k·k elementwise maxima of strided views, and
   its gradient by k·k comparisons with the maximum (no k·k-times larger mask);
-- the input gradient of a later convolution by col2im as k·k strided adds of whole slabs;
-- every buffer allocated once per batch size, every product written with `out=`.
+- the patches of a convolution that does not run wide copied in two stages (each kernel
+  column's slab once, then whole output rows per kernel row), and its col2im the same
+  way backwards: k copies of short rows and k·k of long runs instead of k·k short ones;
+- the wide path's patches of a few pictures in one copy from a strided view;
+- every buffer allocated once per batch size, every product written with `out=`;
+- the batch in fixed parts, run at once on the cores that are free at each step.
 
 Covered: a Sequential that starts with Conv2d and holds Conv2d (any stride, padding,
 dilation), BatchNorm2d, relu / leaky_relu / tanh / sigmoid / identity activations,
@@ -242,14 +247,20 @@ class _Conv:
         """For each chunk of pictures: (first picture, its cols, its columns of b[name]),
         cols filled from the padded input: row (c, i, j) of a picture is the run of
         OH·Wp values of channel c starting at offset i·d·Wp + j·d."""
-        c, (kh, kw) = self.in_shape[0], self.layer.kernel_size
+        c, (kh, kw), (dh, dw) = self.in_shape[0], self.layer.kernel_size, self.layer.dilation
         run, chunk, xs = self.out_shape[1] * self.width, b["chunk"], b["xs"]
+        step = xs.itemsize
         for start in range(0, m, chunk):
             n = min(chunk, m - start)
             cols = b["cols"][:, :n * run]
-            rows = cols[:-1].reshape(c, kh * kw, n, run)
-            for k, off in enumerate(self.offsets):
-                rows[:, k] = xs[:, start:start + n, off:off + run]
+            # All kh·kw runs of all n pictures in ONE copy: the run of offset (i, j) starts
+            # i·d·Wp + j·d values in, so the runs are a strided (read-only) view of xs.
+            # (One call instead of kh·kw: fewer calls, less time holding the GIL.)
+            runs = np.lib.stride_tricks.as_strided(
+                xs[:, start:], shape=(c, kh, kw, n, run),
+                strides=(xs.strides[0], dh * self.wp * step, dw * step, xs.strides[1], step),
+                writeable=False)
+            np.copyto(cols[:-1].reshape(c, kh, kw, n, run), runs)
             yield start, cols, b[name][:, start * run:(start + n) * run]
 
     def _slab_cols(self, x: np.ndarray, cols: np.ndarray, m: int) -> None:

@@ -346,6 +346,8 @@ def fit(
                              (epochs - first_epoch) * batches, True, compiled) \
         if compiled in (True, "jit") and augment is None and isinstance(X, np.ndarray) \
         else None
+    if isinstance(step, CompiledStep) and jit_epochs is None:
+        step.prepare(min(batch_size, len(X)), (epochs - first_epoch) * batches)
     # While the plan holds its own copy of the weights for a whole epoch, the model's
     # parameters are the last good weights: the guard need not keep another copy (on an
     # MLP that is as large as the network), and the copy goes in only once checked.

@@ -30,11 +30,12 @@ numbers):
   Σ_n δ is a product with a vector of ones, cheaper than a reduction;
 - activations and deltas are column-major, the layout in which OpenBLAS multiplies δ Wᵀ
   fastest (see `_Buffers`);
-- BLAS runs on one thread; a big product is split over the cores by descent's own
-  threads, which take parts as they get to run (train/split.py), so that a busy machine
-  slows it to one core's speed instead of stalling it; which products are split is
-  chosen per batch size from their shapes (`BlasThreads.for_product`, `_Buffers`):
-  splitting a small product costs more in synchronisation than it saves.
+- BLAS runs on one thread (OpenBLAS's own threads stall on a busy machine and change
+  the last bits); with 3 or more threads allowed, a big product is split into blocks
+  fixed by its shape, computed beside the caller by spinning helper threads when timing
+  shows they pay (train/split.py, train/spin.py): which products are split is chosen
+  per batch size from their shapes and the thread count (`splits`, `_Buffers`), never
+  from the clock, so the rounding never depends on the load.
 
 `compile_forward` is the forward pass alone, for prediction in chunks spread over the
 cores (`CompiledForward`), used by `descent.train.predict_array`.
@@ -43,6 +44,7 @@ cores (`CompiledForward`), used by `descent.train.predict_array`.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -50,21 +52,34 @@ import numpy as np
 
 from descent.nn import Activation, Linear, Loss, Module, Sequential
 from descent.optim import Optimizer
-from descent.train import split
+from descent.train import spin, split
 
 SCALED_TANH_A, SCALED_TANH_B = 1.7159, 2.0 / 3.0
 
-# A product is split over the cores (train/split.py: descent's own threads, BLAS on one
-# thread each) only when it has at least this many floating-point operations and every
-# side at least PARALLEL_MIN_SIDE. Measured on 2 cores (bench/run.py, docs/benchmarks.md):
-# at batch 128 splitting pays for the 8 and 51 MFLOP products of a 784-256-128 network,
-# and unlike OpenBLAS's own 2 threads (2.5 s an epoch on a busy machine, 0.5 s on a quiet
-# one) it holds up under load (1.1 s on the same busy machine); at batch 32 it pays for
-# the two 12.8 MFLOP products on a busy machine too (10,000 rows: 1.08 and 1.38 s split
-# against 1.82 and 2.06 s on one thread, load 17 on 2 cores; one earlier run at load 12
-# had it the other way, 1.07 against 0.82). Below 32 rows a part is too short.
-PARALLEL_MIN_FLOPS = 8e6
+# A product is split into blocks over the cores (train/split.py: BLAS on one thread per
+# block, spinning helpers beside the caller) only when it has at least this many
+# floating-point operations and every side at least PARALLEL_MIN_SIDE. The shape alone
+# decides, because the blocks decide the rounding. Measured on 2 vCPUs (bench/run.py,
+# docs/benchmarks.md): the two 51 MFLOP products of a 784-256-128 network at batch 128
+# take 1.0 ms a step split against 1.8 ms whole when the second core is free; a split
+# product computed by the caller alone costs 3-20% more than the whole one, and at batch
+# 32 (the 12.8 MFLOP products) the epoch was faster whole in every run (10,000 rows: 0.16
+# against 0.18-0.20 s). Below 32 rows a block is too short.
+PARALLEL_MIN_FLOPS = 2e7
 PARALLEL_MIN_SIDE = 32
+# ... and only where BLAS may use at least this many threads (the count in force when the
+# plan is made: the cores, or the user's limit). On 2 vCPUs, the machine measured, every
+# full-size A128 run was fastest with nothing split, on one thread (docs/benchmarks.md:
+# 0.77-0.80 s an epoch against 0.85-0.95 s split with the helpers chosen by timing and
+# 1.13-1.20 s for the split before): the second core is where everything else on the
+# machine runs, and a split product computed by the caller alone costs 10-20% more.
+# With more cores a helper has a free one more often; that was not measured.
+SPLIT_MIN_THREADS = 3
+# A fit whose split products add up to this many floating-point operations loads the
+# spinning helpers (train/spin.py: imports numba, about 1 s) if they are installed: about
+# 0.5 s of one core's BLAS time, which they halve on 2 free cores. Once loaded, every fit
+# in the process uses them. (Either way the results are the same bits.)
+SPIN_MIN_FLOPS = 2e10
 
 
 # ---- BLAS threads ---------------------------------------------------------------------------
@@ -133,8 +148,20 @@ class BlasThreads:
 
     def for_product(self, m: int, k: int, n: int) -> int:
         """Threads for an (m×k)(k×n) product: all of them only when it is big enough."""
-        big = 2.0 * m * k * n >= PARALLEL_MIN_FLOPS and min(m, k, n) >= PARALLEL_MIN_SIDE
-        return self.most if big else 1
+        return self.most if self.splitting and splits(m, k, n) else 1
+
+    @property
+    def splitting(self) -> bool:
+        """Whether big products are split at all with this many threads."""
+        return self.most >= SPLIT_MIN_THREADS
+
+
+def splits(m: int, k: int, n: int) -> bool:
+    """Whether an (m×k)(k×n) product is big enough to be split into blocks (train/split.py)
+    where the threads allow it (`BlasThreads.splitting`). A function of the shape: the
+    blocks decide the rounding, so the weights a run ends with depend on the shapes and the
+    thread count in force, never on the load or on which thread computed what."""
+    return 2.0 * m * k * n >= PARALLEL_MIN_FLOPS and min(m, k, n) >= PARALLEL_MIN_SIDE
 
 
 # ---- activations in place, and their derivatives from the output -----------------------------
@@ -271,6 +298,21 @@ def _columns(flat: np.ndarray, n: int, w: int) -> np.ndarray:
     return flat[: n * w].reshape(w, n).T
 
 
+# The helper-or-alone choice of each network shape and batch size (split.Chooser), kept
+# across fits: what one fit learnt about the machine the next starts from. (It changes
+# only how fast, never what is computed.)
+_CHOOSERS: dict[Any, split.Chooser] = {}
+
+
+def _chooser(key: Any, most: int) -> split.Chooser:
+    chooser = _CHOOSERS.get(key)
+    if chooser is None or chooser.most != most:
+        if len(_CHOOSERS) >= 64:
+            _CHOOSERS.clear()
+        chooser = _CHOOSERS[key] = split.Chooser(most)
+    return chooser
+
+
 class _Buffers:
     """Every array one step needs, for one batch size (views of an `_Arena`); and the
     number of BLAS threads of its products.
@@ -311,6 +353,16 @@ class _Buffers:
         self.delta_workers = [threads.for_product(n, o, i) for i, o in zip(ins, widths,
                                                                               strict=True)]
         self.threads = max(self.forward_workers + self.grad_workers + self.delta_workers)
+        # Whether each product is split into blocks: the shape alone decides (see `splits`).
+        on = threads.splitting
+        self.forward_split = [on and splits(n, i, o) for i, o in zip(ins, widths, strict=True)]
+        self.grad_split = [on and splits(i, n, o) for i, o in zip(ins, widths, strict=True)]
+        self.delta_split = [on and splits(n, o, i) for i, o in zip(ins, widths, strict=True)]
+        # How many threads compute the blocks of the split products: chosen by timing,
+        # which changes no bit (split.Chooser); None when nothing is split.
+        self.chooser = _chooser((tuple(zip(ins, widths, strict=True)), n, dtype),
+                                threads.most) if any(
+            self.forward_split + self.grad_split + self.delta_split) else None
 
     def activate(self) -> None:
         """Set the ones columns, which another batch size's buffers may have overwritten."""
@@ -356,6 +408,7 @@ class CompiledStep:
         self._acts = [act for _, act in layers]
         self._held = False
         self._scaled_by = 0.0  # the learning rate the gradients are scaled by, if any
+        self._workers = 1  # threads for the current step's split products
 
     def covers(self, xb: np.ndarray) -> bool:
         return xb.dtype == self.dtype and xb.ndim == 2 \
@@ -393,6 +446,18 @@ class CompiledStep:
             self._scaled_by = 0.0
         self.threads.restore()
 
+    def prepare(self, n: int, steps: int) -> None:
+        """Before a fit of `steps` batches of n rows: load the spinning helpers of the
+        split products when the fit is long enough for them to pay (`SPIN_MIN_FLOPS`)."""
+        if not self.threads.splitting or spin.loaded():
+            return
+        work = sum(2.0 * n * lin.in_features * lin.out_features * (
+            splits(n, lin.in_features, lin.out_features)
+            + splits(lin.in_features, n, lin.out_features)
+            + splits(n, lin.out_features, lin.in_features)) for lin, _ in self.layers)
+        if work * steps >= SPIN_MIN_FLOPS:
+            spin.load_loops()
+
     def _buffers_for(self, n: int) -> _Buffers:
         buffers = self._buffers.get(n)
         if buffers is None:
@@ -411,19 +476,27 @@ class CompiledStep:
 
     def forward(self, x: np.ndarray, buf: _Buffers) -> np.ndarray:
         """a_L for the batch x, every a_l left in buf.a (the weights must be held)."""
-        Wb, acts, a, workers = self.Wb, self._acts, buf.a, buf.forward_workers
+        Wb, acts, a, parts = self.Wb, self._acts, buf.a, buf.forward_split
         self.threads.use(1)  # big products are split by train/split.py instead
         z = a[0]
-        # z is column-major: each part of a split product is a block of whole columns.
-        split.matmul(x, Wb[0][:-1], z, 1, workers[0])  # x has no ones column: add the bias
+        # z is column-major: each block of a split product is whole columns.
+        self._product(x, Wb[0][:-1], z, 1, parts[0])  # x has no ones column: add the bias
         z += Wb[0][-1]
         for l, act in enumerate(acts):
             if l:
                 z = a[l]
-                split.matmul(buf.aug[l - 1], Wb[l], z, 1, workers[l])  # [a | 1] [W; b]
+                self._product(buf.aug[l - 1], Wb[l], z, 1, parts[l])  # [a | 1] [W; b]
             if act != "identity":
                 FORWARD[act](z, buf.tmp[l])  # now holds a_l = f(z_l)
         return z
+
+    def _product(self, a: np.ndarray, b: np.ndarray, out: np.ndarray, axis: int,
+                 blocks: bool) -> None:
+        """out = a @ b: split into blocks over the cores when `blocks` (see `splits`)."""
+        if blocks:
+            split.matmul(a, b, out, axis, self._workers)
+        else:
+            np.matmul(a, b, out=out)
 
     def output_delta(self, out: np.ndarray, y: np.ndarray, buf: _Buffers,
                      scale: float = 1.0) -> float:
@@ -479,6 +552,25 @@ class CompiledStep:
         loss; no update. The weights must be held. `scale=len(x)` gives the gradient of
         the loss summed over the rows, which data-parallel training adds up across
         machines (descent.distributed)."""
+        chooser, start = self._choose(x.shape[0])
+        value = self._gradient(x, y, scale)
+        if chooser is not None:
+            chooser.record(time.perf_counter() - start)
+        return value
+
+    def _choose(self, n: int) -> tuple[split.Chooser | None, float]:
+        """Set the threads of this step's split products (chosen by timing the steps,
+        which changes no bit: split.Chooser); its chooser, to be told the step's time."""
+        buf = self._buffers_for(n)
+        chooser = buf.chooser
+        if chooser is None:
+            return None, 0.0
+        if chooser.most != self.threads.most:
+            chooser = buf.chooser = split.Chooser(self.threads.most)  # (a new BLAS limit)
+        self._workers = chooser.workers()
+        return chooser, time.perf_counter()
+
+    def _gradient(self, x: np.ndarray, y: np.ndarray, scale: float) -> float:
         buf = self._buffers_for(x.shape[0])
         out = self.forward(x, buf)
         value = self.output_delta(out, y, buf, scale)
@@ -486,15 +578,15 @@ class CompiledStep:
         for l in range(len(acts) - 1, 0, -1):
             delta, below = buf.delta[l], buf.delta[l - 1]
             # [∂C/∂W; ∂C/∂b] = [a | 1]ᵀ δ, split by rows of G (row-major)
-            split.matmul(buf.aug[l - 1].T, delta, G[l], 0, buf.grad_workers[l])
+            self._product(buf.aug[l - 1].T, delta, G[l], 0, buf.grad_split[l])
             if delta.shape[1] == 1:  # one output: δ Wᵀ is an outer product
                 np.multiply(delta, Wb[l][:-1].T, out=below)
             else:  # split by columns of δ_{l-1} (column-major)
-                split.matmul(delta, Wb[l][:-1].T, below, 1, buf.delta_workers[l])
+                self._product(delta, Wb[l][:-1].T, below, 1, buf.delta_split[l])
             act = acts[l - 1]
             if act != "identity":
                 TIMES_DERIVATIVE[act](below, buf.a[l - 1], buf.tmp[l - 1])
-        split.matmul(x.T, buf.delta[0], G[0][:-1], 0, buf.grad_workers[0])
+        self._product(x.T, buf.delta[0], G[0][:-1], 0, buf.grad_split[0])
         np.matmul(buf.ones, buf.delta[0], out=G[0][-1])
         return value
 
@@ -507,7 +599,10 @@ class CompiledStep:
         # (δ_L scaled by it, so every gradient is), and the update is one pass, w -= lr g.
         # `release()` divides it out again, so `.grad` reads as the gradient.
         rate = opt.plain_rate() if held and self._flat else None
-        value = self.gradient(x, y, rate or 1.0)
+        # The whole step is timed, update included: where the helpers wrote the gradient
+        # the update reads it from the other core's cache, and that is part of their cost.
+        chooser, start = self._choose(x.shape[0])
+        value = self._gradient(x, y, rate or 1.0)
         for p, g in zip(self.params, self._grad_views, strict=True):
             p.grad = g
         done = False
@@ -522,6 +617,8 @@ class CompiledStep:
             self.hold()
         if not held:
             self.release()
+        if chooser is not None:
+            chooser.record(time.perf_counter() - start)
         return value
 
 
