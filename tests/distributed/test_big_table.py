@@ -235,3 +235,23 @@ def test_peak_memory_does_not_grow_with_the_file(tmp_path):
         peaks.append(int(done.stdout.split()[-1]))
     small, large = peaks
     assert large - small < 200_000, peaks
+
+
+def test_the_block_cache_has_no_name_so_a_killed_run_leaves_nothing(tmp_path, monkeypatch):
+    """The encoded copy of a large file is as large as the file: it must not outlive a
+    run killed by SIGKILL, which no cleanup code sees. Nameless files cannot."""
+    import tempfile
+
+    import numpy as np
+
+    from descent.distributed.big_table import _BlockCache
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    cache = _BlockCache(3, np.float64)
+    X, y = np.arange(6.0).reshape(2, 3), np.array([1.0, 2.0])
+    cache.write("train", X, y)
+    assert list(tmp_path.iterdir()) == []  # while open, nothing has a name to leave behind
+    X_back, y_back = cache.read("train", 0)
+    np.testing.assert_array_equal(X_back, X)
+    np.testing.assert_array_equal(y_back, y)
+    cache.close()

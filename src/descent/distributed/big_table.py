@@ -212,14 +212,16 @@ def _each_block(client: Any, f: Any, blocks: list[CsvBlock], spec: TableSpec, na
 # ---- one machine, streaming ---------------------------------------------------------------
 
 class _BlockCache:
-    """Encoded blocks in binary files, one pair (X, y) per part, in a private temporary
-    folder removed by `close()`; one block in memory at a time."""
+    """Encoded blocks in binary files, one pair (X, y) per part; one block in memory at a
+    time. The files have no name (O_TMPFILE, or unlinked as soon as made): the system frees
+    them when the process ends, however it ends, so even a killed run leaves nothing behind
+    in the temporary folder (the cache of a large file is as large as the file)."""
 
     def __init__(self, n_features: int, y_dtype: np.dtype) -> None:
-        self.dir = tempfile.TemporaryDirectory(prefix="descent-stream-")
         self.d, self.y_dtype = n_features, np.dtype(y_dtype)
-        self.files = {p: (open(os.path.join(self.dir.name, f"{p}.X"), "w+b"),
-                          open(os.path.join(self.dir.name, f"{p}.y"), "w+b")) for p in PARTS}
+        self.files = {p: (tempfile.TemporaryFile("w+b", prefix="descent-stream-"),
+                          tempfile.TemporaryFile("w+b", prefix="descent-stream-"))
+                      for p in PARTS}
         self.index: dict[str, list[tuple[int, int]]] = {p: [] for p in PARTS}  # (row, n)
         self.rows = dict.fromkeys(PARTS, 0)
 
@@ -245,7 +247,6 @@ class _BlockCache:
         for fx, fy in self.files.values():
             fx.close()
             fy.close()
-        self.dir.cleanup()
 
 
 def _stream(model: TabularModel, blocks: list[CsvBlock], spec: TableSpec,
