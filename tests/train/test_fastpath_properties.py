@@ -424,6 +424,15 @@ def fit_cases(draw) -> FitCase:
 @example(case=FitCase(Arch([2, 1, 3, 1, 1], ["identity", "identity", "scaled_tanh", "identity"],
                            np.dtype(np.float32), 4.0, 249997), "quadratic", "sgd"),
          rows=5, batch_size=1, epochs=1, layout="C", lr=0.05, mode="numpy")
+# Two near-divergent float32 runs (weights x4, momentum, one row a step) found by the CI
+# profile: the plan and the engine part ways through rounding alone, and so does the
+# engine from starting weights one ulp away; they are set aside (see below).
+@example(case=FitCase(Arch([1, 1, 2, 25, 1], ["identity", "identity", "scaled_tanh", "identity"],
+                           np.dtype(np.float32), 4.0, 0), "quadratic", "momentum"),
+         rows=25, batch_size=1, epochs=1, layout="C", lr=0.05, mode="numpy")
+@example(case=FitCase(Arch([1, 1, 2, 2, 1], ["identity", "identity", "scaled_tanh", "identity"],
+                           np.dtype(np.float32), 4.0, 0), "mse", "momentum"),
+         rows=25, batch_size=1, epochs=1, layout="C", lr=0.05, mode="numpy")
 def test_fit_compiled_equals_fit_on_the_engine(case, rows, batch_size, epochs, layout, lr,
                                                mode):
     """`compiled="numpy"`: the NumPy plan; `"jit"`: whole runs of batches compiled by numba
@@ -435,20 +444,6 @@ def test_fit_compiled_equals_fit_on_the_engine(case, rows, batch_size, epochs, l
     X = rng.standard_normal((rows, arch.widths[0])).astype(arch.dtype)
     y = targets(rng, case.loss, arch.activations[-1], rows, arch.widths[-1], arch.dtype)
     assume(rows * epochs / batch_size <= 40)  # at most 40 steps: see the tolerance
-    nets, histories, diverged = [], [], []
-    for compiled in (mode, False):
-        net = build(arch)
-        try:
-            histories.append(ds.fit(net, lay_out(X, layout), y, loss=case.loss,
-                                    optimizer=case.optimizer, lr=lr, epochs=epochs,
-                                    batch_size=batch_size, seed=arch.seed, verbose=False,
-                                    compiled=compiled))
-        except DivergenceError as error:
-            diverged.append(str(error))
-        nets.append(net)
-    # Both stop, or neither (a run that blows up has nothing left to compare).
-    assert len(diverged) in (0, 2), diverged
-    assume(not diverged)
     steps = epochs * -(-rows // batch_size)
     tol = 1e-9 if arch.dtype == np.float64 else 2e-3
     # Besides the relative tolerance, each weight may move by the rounding of its gradient
@@ -463,13 +458,48 @@ def test_fit_compiled_equals_fit_on_the_engine(case, rows, batch_size, epochs, l
     gain = 1 / 1e-8 if case.optimizer in ADAPTIVE else 10.0 if case.optimizer in (
         "momentum", "nesterov") else 1.0
     extra = [4 * steps * lr * 2 * rows * gain * E for E in grad_error]
+
+    def allowed(q: np.ndarray, E: np.ndarray) -> np.ndarray:
+        return tol * np.abs(q) + tol * (float(np.abs(q).max()) + 1e-3) + E
+
+    def train(net, X, y, compiled) -> tuple[ds.train.History | None, bool]:
+        try:
+            return ds.fit(net, lay_out(X, layout), y, loss=case.loss, optimizer=case.optimizer,
+                          lr=lr, epochs=epochs, batch_size=batch_size, seed=arch.seed,
+                          verbose=False, compiled=compiled), False
+        except DivergenceError:
+            return None, True
+
+    nets, histories, diverged = [], [], []
+    for compiled in (mode, False):
+        net = build(arch)
+        history, blew_up = train(net, X, y, compiled)
+        nets.append(net)
+        histories.append(history)
+        diverged.append(blew_up)
     fast, slow = nets
+    # The rule above bounds rounding that grows with the steps. Near divergence (large
+    # weights, momentum, one row a step) the dynamics amplify it instead: one ulp more in
+    # every starting weight then carries the engine itself past the allowance (0.45 in a
+    # weight of the first example above, divergence in the second), and such a case cannot
+    # tell a bug from rounding. It is set aside; the fast path's float64 twin of the same
+    # network and the well-conditioned cases are still compared.
+    nudged = build(arch)
+    for p in nudged.parameters():
+        p.data[...] = np.nextafter(p.data, np.inf).astype(arch.dtype)
+    _, nudged_blew_up = train(nudged, X, y, False)
+    assume(nudged_blew_up == diverged[1])
+    assume(diverged[1] or all(
+        np.all(np.abs(q.data - r.data) <= allowed(q.data, E))
+        for q, r, E in zip(slow.parameters(), nudged.parameters(), extra, strict=True)))
+    # Both stop, or neither (a run that blows up has nothing left to compare).
+    assert diverged[0] == diverged[1], diverged
+    assume(not any(diverged))
     for (name, p), q, E in zip(fast.named_parameters(), slow.parameters(), extra,
                                strict=True):
-        scale = float(np.abs(q.data).max()) + 1e-3
-        allowed = tol * np.abs(q.data) + tol * scale + E
-        assert np.all(np.abs(p.data - q.data) <= allowed), (
-            f"{name}: fast {p.data}, engine {q.data}, allowed {allowed}")
+        limit = allowed(q.data, E)
+        assert np.all(np.abs(p.data - q.data) <= limit), (
+            f"{name}: fast {p.data}, engine {q.data}, allowed {limit}")
     # The loss moves with the weights: compared only where the weights' allowance is small.
     if max(float(E.max()) for E in extra) < tol:
         np.testing.assert_allclose(histories[0]["loss"], histories[1]["loss"], rtol=tol,
