@@ -161,7 +161,9 @@ def backward(net: ds.nn.Module, fwd: Forward, y: np.ndarray, loss: str,
         E_value = float((2 * np.abs(r) * Er).sum()) * scale / 2 + gamma(n * k + 2, u) * value
         fp, Efp = _derivative(act_out, out, Eout, u)
         delta = scale * r * fp
-        Edelta = scale * (Er * np.abs(fp) + np.abs(r) * Efp) + C_ULPS * u * np.abs(delta)
+        # |(r+er)(f+ef) - rf| <= |er||f| + |r||ef| + |er||ef|: the last term rules where
+        # both are nearly 0 (a saturated unit's derivative is ~0 exactly, ~ulp computed)
+        Edelta = scale * (Er * (np.abs(fp) + Efp) + np.abs(r) * Efp) + C_ULPS * u * np.abs(delta)
     elif loss == "cross_entropy":
         Y = np.zeros_like(zL)
         if y.ndim == 1:
@@ -202,7 +204,7 @@ def backward(net: ds.nn.Module, fwd: Forward, y: np.ndarray, loss: str,
         a, Ea = fwd.a[l - 1], fwd.Ea[l - 1]
         g_rows = a.shape[0] + 1
         GW = a.T @ delta
-        EGW = np.abs(a).T @ Edelta + Ea.T @ np.abs(delta) + gamma(g_rows, u) * (
+        EGW = np.abs(a).T @ Edelta + Ea.T @ (np.abs(delta) + Edelta) + gamma(g_rows, u) * (
             np.abs(a).T @ np.abs(delta))
         Gb = delta.sum(axis=0)
         EGb = Edelta.sum(axis=0) + gamma(g_rows, u) * np.abs(delta).sum(axis=0)
@@ -214,7 +216,7 @@ def backward(net: ds.nn.Module, fwd: Forward, y: np.ndarray, loss: str,
                                                                      @ np.abs(W).T)
             fp, Efp = _derivative(stack[l - 2][2], fwd.a[l - 1], fwd.Ea[l - 1], u)
             delta = g * fp
-            Edelta = Eg * np.abs(fp) + np.abs(g) * Efp + C_ULPS * u * np.abs(delta)
+            Edelta = Eg * (np.abs(fp) + Efp) + np.abs(g) * Efp + C_ULPS * u * np.abs(delta)
     return Backward(value, E_value, grads, E_grads)
 
 

@@ -257,6 +257,13 @@ def _no_helpers(n: int) -> split.Helpers:
        optimizer=st.sampled_from(["sgd", "sgd_weight_decay", "sgd_params_reordered"]),
        held=st.booleans(), lr=st.sampled_from([1e-3, 0.1, 1.0]),
        blocks=st.sampled_from(BLOCK_ENGINES))
+# Two saturated scaled tanh units in a chain of width 1, float32: each derivative is 0 in
+# exact arithmetic and ~1e-7 computed from a = ±A, so their product's error is the product
+# of the two errors (the bound's second-order terms; 9.7e-13 against a first-order 3.5e-17).
+@example(arch_and_loss=(Arch([1, 1, 1, 1, 1], ["identity", "scaled_tanh", "identity",
+                                               "scaled_tanh"], np.dtype(np.float32), 4.0, 82),
+                        "quadratic"),
+         batches=[1], layout="C", optimizer="sgd", held=False, lr=1e-3, blocks="shape")
 # Weights that overflow float32 by the third step (the loss is inf on both sides).
 @example(arch_and_loss=(Arch([1, 1, 32, 1, 1], ["identity"] * 4, np.dtype(np.float32), 4.0, 121),
                         "mse"),
