@@ -169,8 +169,8 @@ def train(
              "with the target scaled into its range.")] = OutputActivation.identity,
     ensemble: Annotated[int | None, typer.Option(
         "--ensemble", show_default=False,
-        help="Networks trained from different seeds and averaged (merged into one) "
-             "[default: 5 up to 10,000 rows, else 1]")] = None,
+        help="Networks trained from different seeds and averaged (merged into one), 1 to "
+             "100 [default: 5 up to 10,000 rows, else 1]")] = None,
     loss: Annotated[str | None, typer.Option(
         "--loss", help="mse, quadratic, mae, huber (regression); cross_entropy "
                        "(classification).")] = None,

@@ -42,8 +42,8 @@ class NeuralNetRegressor(RegressorMixin, NeuralNetBase):
         tol: the smallest improvement that counts.
         standardize_inputs: standardize each feature (mean 0, std 1) before the network.
         ensemble: how many networks to train (from their own seeds) and average, merged
-            into one wider network that outputs their mean; None (default): 5 on up to
-            10,000 training rows, 1 above (see `descent.tabular.recipe`).
+            into one wider network that outputs their mean, 1 to 100; None (default): 5
+            on up to 10,000 training rows, 1 above (see `descent.tabular.recipe`).
         standardize_target: standardize y for training; predictions are in y's units.
         output_activation: the output layer's activation: "identity" (default), or
             "sigmoid" / "tanh" (y's training range is mapped into (0.1, 0.9) / (-0.8,
