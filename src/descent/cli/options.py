@@ -14,6 +14,21 @@ CLI_NAMES = {
 }
 
 
+def check_fractions(val_fraction: float, test_fraction: float, what: str) -> None:
+    """ValueError naming the options when --val-fraction / --test-fraction leave no `what`
+    (rows, pictures) to train on.
+
+    >>> check_fractions(0.2, 0.2, "rows")
+    """
+    if not 0 <= val_fraction < 1:
+        raise ValueError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    if not 0 <= test_fraction < 1:
+        raise ValueError(f"--test-fraction must be in [0, 1), got {test_fraction}")
+    if val_fraction + test_fraction >= 1:
+        raise ValueError(f"--val-fraction + --test-fraction must be below 1 to leave "
+                         f"training {what}, got {val_fraction} + {test_fraction}")
+
+
 class Task(StrEnum):
     auto = "auto"
     regression = "regression"

@@ -20,6 +20,7 @@ from descent.cli.options import (
     OutputActivation,
     Task,
     Unknown,
+    check_fractions,
     parse_delimiter,
     parse_names,
     parse_widths,
@@ -263,13 +264,7 @@ def train(
             return
         refuse_picture_options(ctx)
         start = time.perf_counter()
-        if not 0 <= val_fraction < 1:
-            raise ValueError(f"--val-fraction must be in [0, 1), got {val_fraction}")
-        if not 0 <= test_fraction < 1:
-            raise ValueError(f"--test-fraction must be in [0, 1), got {test_fraction}")
-        if val_fraction + test_fraction >= 1:
-            raise ValueError(f"--val-fraction + --test-fraction must be below 1 to leave "
-                             f"training rows, got {val_fraction} + {test_fraction}")
+        check_fractions(val_fraction, test_fraction, "rows")
         if cv is not None and (cv == 1 or cv < 0):
             raise ValueError(f"--cv takes a number of folds >= 2, or 0 for one split; got {cv}")
         # Every output checked now, not after training: never onto an input, never lost.

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 import descent
-from descent.cli.options import CLI_NAMES
+from descent.cli.options import CLI_NAMES, check_fractions
 from descent.cli.scores_table import number, scores_table
 from descent.data import load_cats_dogs, read_image_folder
 from descent.data.image_set import ImageSet
@@ -156,13 +156,7 @@ def train_pictures(ctx: Any, folder: Path | None, options: dict[str, Any]) -> No
                          f"on {folder}")
     value = {k: (options[k] if given(ctx, k) else PICTURE_DEFAULTS[k]) for k in PICTURE_DEFAULTS}
     val_fraction, test_fraction = value["val_fraction"], options["test_fraction"]
-    if not 0 <= val_fraction < 1:
-        raise ValueError(f"--val-fraction must be in [0, 1), got {val_fraction}")
-    if not 0 <= test_fraction < 1:
-        raise ValueError(f"--test-fraction must be in [0, 1), got {test_fraction}")
-    if val_fraction + test_fraction >= 1:
-        raise ValueError(f"--val-fraction + --test-fraction must be below 1 to leave "
-                         f"training pictures, got {val_fraction} + {test_fraction}")
+    check_fractions(val_fraction, test_fraction, "pictures")
     out, plots, quiet = options["out"], options["plots"], options["quiet"]
     check_outputs(out, plots, folder)
     images, source = _load(folder, options["size"], options["skip_bad"])
