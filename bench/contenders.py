@@ -9,8 +9,9 @@ row); construction, data conversion and compilation stay outside the timed calls
 - descent: `ds.fit(..., epochs=1, verbose=False)`, the whole public call (its input
   checks included); `ds.train.predict_array` for prediction. Built with
   `descent.train.jit.warm_up()` where the network is small enough for fit to take the
-  numba kernel (B, C): it loads the compiled kernel (if the `jit` extra is installed)
-  outside the timed calls, so that fit takes it whatever the epoch count.
+  numba kernel (B, C), and `descent.train.halves.warm_up()` where it is big enough for
+  the two-core halves kernel (A): each loads its compiled kernel (if the `jit` extra is
+  installed) outside the timed calls, so that fit takes it whatever the epoch count.
 - numpy: the hand-written forward and backward pass, the textbook formulas with NumPy's
   ordinary temporaries. It is the floor for any engine built on NumPy calls: a faster
   NumPy engine can only save allocations and Python overhead, not arithmetic.
@@ -114,6 +115,13 @@ class Descent(Runner):
                 spin = None
             if spin is not None and work > jit.SMALL_WORK:
                 spin.load_loops()
+            # And the two-core halves kernel of big networks (descent.train.halves).
+            try:
+                from descent.train import halves
+            except ImportError:  # descent-baseline: a checkout from before it
+                halves = None
+            if halves is not None and work > jit.SMALL_WORK:
+                halves.warm_up(F32)
         self.net = ds.nn.MLP(list(sc.sizes), activation=sc.activation, seed=0, dtype=F32)
         self.opt = ds.optim.SGD(self.net.parameters(), lr=sc.lr)
 

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from descent.optim import SGD, Adam, Optimizer
+from descent.train import halves
 from descent.train.plan import CompiledStep
 
 # A step whose products do at most this many multiply-adds is small: its time is per-call
@@ -105,8 +106,10 @@ class JitEpochs:
     `hold()` and `release()`) and leaves the last gradient in `plan.grad`."""
 
     def __init__(self, plan: CompiledStep, X: np.ndarray, y: np.ndarray,
-                 batch_size: int) -> None:
-        self.plan, self.batch_size = plan, batch_size
+                 batch_size: int, both: int = 0) -> None:
+        """`both`: 0 for the small-network kernel; else the threads (1 or 2) BLAS allows,
+        and the steps go through the halves kernel (train/halves.py) instead."""
+        self.plan, self.batch_size, self.both = plan, batch_size, both
         dtype = plan.dtype
         layout, offset = [], 0
         for lin, act in plan.layers:
@@ -130,6 +133,19 @@ class JitEpochs:
         self.deltas = np.empty(n * widths, dtype)
         work = n * int((self.layout[:, 1] * self.layout[:, 2]).sum())
         self.chunk = max(1, CHUNK_WORK // max(work, 1))
+        if both:
+            self.chunk = max(1, halves.CHUNK_WORK // max(work, 1))
+            self.cuts = halves.cuts(self.layout)
+            self.min_rows = halves.MIN_ROWS
+            self.fns = halves._functions()
+            self.chooser = halves._chooser((self.layout.tobytes(), n, dtype), both)
+
+    def rule(self) -> tuple[int, np.ndarray]:
+        """The optimizer's rule code and hyperparameters, read now (a schedule may have
+        changed lr since the last run)."""
+        found = _rule(self.plan.optimizer)
+        assert found is not None
+        return found
 
     def run(self, order: np.ndarray, first: int, last: int,
             losses: np.ndarray) -> int:
@@ -138,9 +154,11 @@ class JitEpochs:
         Returns how many it trained: fewer when a loss was not finite (that batch's step
         is applied, and it is the last one trained, as in the plan's fit loop).
         """
+        if self.both:
+            return halves.run(self, order, first, last, losses)
         assert _kernel is not None
         plan, opt = self.plan, self.plan.optimizer
-        rule, hyper = _rule(opt)  # read each call: a schedule may have changed lr
+        rule, hyper = self.rule()
         state = opt._flat_state or []
         s1 = state[0] if state else plan.grad[:0]
         s2 = state[1] if len(state) > 1 else plan.grad[:0]
@@ -187,14 +205,28 @@ def for_fit(plan: CompiledStep | None, X: np.ndarray, y: np.ndarray, batch_size:
         return None
     n = min(batch_size, len(X))
     work = n * sum(lin.in_features * lin.out_features for lin, _ in plan.layers)
+    if work > SMALL_WORK and mode is True:
+        return _halves_for_fit(plan, X, y, batch_size, 2.0 * work * steps)
     if mode is True:
-        if work > SMALL_WORK:
-            return None
         if plan.dtype not in _warm and steps < COLD_MIN_STEPS:
             return None
     if not warm_up(plan.dtype):
         return None
     return JitEpochs(plan, X, y, batch_size)
+
+
+def _halves_for_fit(plan: CompiledStep, X: np.ndarray, y: np.ndarray, batch_size: int,
+                    flops: float) -> JitEpochs | None:
+    """The halves kernel's epochs for a big network (train/halves.py), or None: the plan."""
+    plan.threads.resync()
+    most = plan.threads.most if plan.threads.available else 1
+    if most < halves.MIN_THREADS or not halves.available():
+        return None
+    if not halves.loaded(plan.dtype) and flops < halves.COLD_MIN_FLOPS:
+        return None
+    if not halves.warm_up(plan.dtype):
+        return None
+    return JitEpochs(plan, X, y, batch_size, both=halves.threads_allowed(most))
 
 
 def _supported(plan: CompiledStep, X: np.ndarray, y: np.ndarray) -> bool:

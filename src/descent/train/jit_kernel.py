@@ -125,17 +125,19 @@ def _times_derivative(delta, a, m, width, code):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=_FLAGS)
-def _output_delta(out, delta, m, k, loss, y_rows, y_labels, rows, out_act):
-    """Fill delta[:m] = ∂C/∂z_L for the batch and return C (mean over the batch)."""
+def _output_delta(out, delta, m, k, loss, y_rows, y_labels, rows, out_act, n):
+    """Fill delta[:m] = ∂C/∂z_L for m rows of a batch of n and return their share of C
+    (the sum of their terms over n: the whole batch's mean when m = n). The halves of a
+    batch (train/halves_kernel.py) divide by the whole batch's n, as the plan does."""
     value = 0.0
     if loss <= 1:  # (ŷ - y)²: mean over every entry (mse) or ½ Σ / N (quadratic)
-        scale = 2.0 / (m * k) if loss == 0 else 1.0 / m
+        scale = 2.0 / (n * k) if loss == 0 else 1.0 / n
         for r in range(m):
             for j in range(k):
                 d = out[r, j] - y_rows[rows[r], j]
                 value += d * d
                 delta[r, j] = d * scale
-        value = value / (m * k) if loss == 0 else value / (2 * m)
+        value = value / (n * k) if loss == 0 else value / (2 * n)
         _times_derivative(delta, out, m, k, out_act)
         return value
     if loss <= 3:  # softmax cross-entropy: δ = (p - y) / N
@@ -161,8 +163,8 @@ def _output_delta(out, delta, m, k, loss, y_rows, y_labels, rows, out_act):
                     value -= t * (out[r, j] - top - log_s)
                     delta[r, j] -= t
             for j in range(k):
-                delta[r, j] = delta[r, j] / m
-        return value / m
+                delta[r, j] = delta[r, j] / n
+        return value / n
     # binary cross-entropy with logits: mean(relu(z) - z y + log(1 + e^{-|z|}))
     for r in range(m):
         for j in range(k):
@@ -171,8 +173,8 @@ def _output_delta(out, delta, m, k, loss, y_rows, y_labels, rows, out_act):
             e = math.exp(-abs(z))
             value += max(z, 0.0) - z * t + math.log1p(e)
             p = 1.0 / (1.0 + e) if z >= 0 else e / (1.0 + e)
-            delta[r, j] = (p - t) / (m * k)
-    return value / (m * k)
+            delta[r, j] = (p - t) / (n * k)
+    return value / (n * k)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=_FLAGS)
@@ -260,7 +262,7 @@ def train_batches(X, y_rows, y_labels, order, batch_size, first, last, w, g, lay
         dbase = base - m * k  # each layer's δ at the offset of its a
         delta = deltas[dbase:dbase + m * k].reshape((m, k))
         value = _output_delta(a_in, delta, m, k, loss, y_rows, y_labels, rows,
-                              layout[L - 1, 3] if loss <= 1 else 0)
+                              layout[L - 1, 3] if loss <= 1 else 0, m)
         losses[b] = value
         # backward: gradients of layer l, then δ of the layer below (old weights)
         for l in range(L - 1, -1, -1):
