@@ -257,7 +257,7 @@ def halves_path(mp: pytest.MonkeyPatch, workers: int | None = None) -> list[int]
     mp.setattr(halves, "COLD_MIN_FLOPS", 0.0)
     mp.setattr(halves, "CHUNK_WORK", 64)  # several runs of batches a fit
     if workers is not None:
-        mp.setattr(split.Chooser, "workers", lambda self: min(workers, self.most))
+        mp.setattr(halves.Chooser, "workers", lambda self: min(workers, self.most))
     calls: list[int] = []
     real = halves.run
 

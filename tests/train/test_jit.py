@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import descent as ds
 from descent.errors import DivergenceError
-from descent.train import jit
+from descent.train import halves, jit
 from descent.train import jit_kernel as kernel
 from descent.train import plan as plan_module
 

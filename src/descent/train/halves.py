@@ -14,8 +14,8 @@ What is computed is fixed by the shapes alone: a batch of at least MIN_ROWS rows
 at (n + 1) // 2, each layer's [W; b] at (in + 1) // 2 rows (`cuts`), and every part is
 the same sequence of calls whichever thread runs it. So the weights of a run are the
 same bits whether the second thread helps or the caller computes both halves alone.
-Which of the two runs is chosen by timing (split.Chooser: the caller alone first, the
-two threads tried early in a fit and again every so often), which changes no bit. The
+Which of the two runs is chosen by timing (`Chooser`: the caller alone first, the two
+threads tried early in a fit and again every so often), which changes no bit. The
 results differ from the plan's by rounding only (the halves and the loops of the
 compiled kernel add in another order); tests/train/test_fastpath_properties.py checks
 them against the engine.
@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from descent.train import gemm, split
+from descent.train import gemm
 
 # Threads BLAS must be allowed (the count in force when the fit starts: the cores, or the
 # user's limit) for the halves: with one, the plan runs on one thread as before.
@@ -59,7 +59,7 @@ MIN_ROWS = 16
 COLD_MIN_FLOPS = 1e11
 # Batches per kernel call: between calls the fit loop sees Ctrl-C, the progress bar moves
 # and the chooser reads the clock; each call does about CHUNK_WORK multiply-adds.
-CHUNK_WORK = 1 << 27
+CHUNK_WORK = 1 << 26
 
 _kernel: ModuleType | None = None
 _warm: set[np.dtype] = set()
@@ -111,17 +111,105 @@ def cuts(layout: np.ndarray) -> np.ndarray:
                     np.int64)
 
 
+class Chooser:
+    """Whether a run of batches goes on two threads or the caller alone, chosen by timing
+    (which changes no bit: see the module docstring), and chosen again as the load changes.
+
+    Two threads pay only while the second core is free: on a busy machine a part whose
+    thread is not running holds up the step for a scheduler time slice (measured on 2
+    shared vCPUs: steps 1.3-3x slower than alone). So the caller alone is the first
+    choice; the two threads are tried after `probe` runs alone (the first `settle` runs
+    of a change are not counted: caches and sleeping threads), taken if the median of
+    their `probe` runs is below `margin` times the median of the last `probe` runs alone,
+    and tried again after a gap that doubles (up to `longest` runs) every time they lose.
+    While they are taken, they are left as soon as the median of their last `probe` runs
+    is no longer below the time alone, and the time alone is measured again every
+    `every` runs.
+
+    >>> c = Chooser(2, probe=3, settle=0)
+    >>> for _ in range(12):  # the second core free: two threads halve a run
+    ...     w = c.workers(); c.record(1.0 if w == 2 else 2.0)
+    >>> c.workers()
+    2
+    """
+
+    def __init__(self, most: int, probe: int = 3, settle: int = 1, margin: float = 0.85,
+                 every: int = 64, first_gap: int = 8, longest: int = 512) -> None:
+        self.most, self.probe, self.settle, self.margin = most, probe, settle, margin
+        self.every, self.first_gap, self.longest = every, first_gap, longest
+        self.state = "alone"  # or "trial" (two threads on probation), "both", "recheck"
+        self.gap = first_gap
+        self._runs = 0  # runs since the state changed
+        self._alone: list[float] = []
+        self._both: list[float] = []
+        self._since_check = 0
+
+    @property
+    def current(self) -> int:
+        return self.workers()
+
+    def workers(self) -> int:
+        """Threads for the next run of batches."""
+        if self.most < 2:
+            return 1
+        return 2 if self.state in ("trial", "both") else 1
+
+    def _to(self, state: str) -> None:
+        self.state, self._runs = state, 0
+
+    def record(self, seconds: float) -> None:
+        """The time per batch of the run just taken (with `workers()` threads)."""
+        if self.most < 2:
+            return
+        self._runs += 1
+        if self._runs <= self.settle and self.state != "alone":
+            return
+        if self.state in ("alone", "recheck"):
+            self._alone = (self._alone + [seconds])[-self.probe:]
+            if self.state == "recheck" and self._runs >= self.settle + self.probe:
+                self._to("both" if _median(self._both) < self.margin * _median(
+                    self._alone) else "alone")
+                self._since_check = 0
+            elif self.state == "alone" and self._runs >= self.gap \
+                    and len(self._alone) == self.probe:
+                self._both = []
+                self._to("trial")
+            return
+        self._both = (self._both + [seconds])[-self.probe:]
+        if len(self._both) < self.probe:
+            return
+        if self.state == "trial":
+            if _median(self._both) < self.margin * _median(self._alone):
+                self.gap = self.first_gap
+                self._since_check = 0
+                self._to("both")
+            else:
+                self.gap = min(2 * self.gap, self.longest)
+                self._to("alone")
+            return
+        self._since_check += 1
+        if _median(self._both) >= _median(self._alone):  # the load came back: alone now
+            self.gap = min(2 * self.gap, self.longest)
+            self._to("alone")
+        elif self._since_check >= self.every:
+            self._to("recheck")
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2] if values else float("inf")
+
+
 # The alone-or-both choice of each network shape and batch size, kept across fits (it
 # changes only how fast, never what is computed).
-_CHOOSERS: dict[Any, split.Chooser] = {}
+_CHOOSERS: dict[Any, Chooser] = {}
 
 
-def _chooser(key: Any, most: int) -> split.Chooser:
+def _chooser(key: Any, most: int) -> Chooser:
     chooser = _CHOOSERS.get(key)
     if chooser is None or chooser.most != most:
         if len(_CHOOSERS) >= 64:
             _CHOOSERS.clear()
-        chooser = _CHOOSERS[key] = split.Chooser(most)
+        chooser = _CHOOSERS[key] = Chooser(most)
     return chooser
 
 
