@@ -52,3 +52,9 @@ def test_cuts_are_a_function_of_the_shapes():
     layout = np.array([[0, 784, 256, 2], [200960, 256, 128, 2], [233856, 128, 10, 0]])
     np.testing.assert_array_equal(halves.cuts(layout),
                                   [[0, 392, 785], [0, 128, 257], [0, 64, 129]])
+
+
+def test_one_run_far_slower_on_two_threads_ends_a_trial_at_once():
+    c = halves.Chooser(2, probe=3, settle=1, first_gap=4)
+    used = _drive(c, {1: 1.0, 2: 10.0}, 12)
+    assert used == [1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1]  # the next trial after 8 runs

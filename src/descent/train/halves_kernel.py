@@ -195,3 +195,4 @@ def train_batches(X, y_rows, y_labels, order, batch_size, first, last, w, g, lay
         if not np.isfinite(value):
             return b - first + 1
     return last - first
+

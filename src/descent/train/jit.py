@@ -180,14 +180,23 @@ class JitEpochs:
         self.plan.hold()
         for params, grad in zip(self.plan.params, self.plan._grad_views, strict=True):
             params.grad = grad
-        for first in range(0, batches, self.chunk):
-            last = min(batches, first + self.chunk)
+        first = 0
+        while first < batches:
+            last = min(batches, first + self.run_size())
             done = self.run(order, first, last, losses)
             for b in range(first, first + done):
                 rows = min(self.batch_size, n - b * self.batch_size)
                 yield rows, float(losses[b]), b == first + done - 1
             if done < last - first:
                 return
+            first = last
+
+    def run_size(self) -> int:
+        """Batches in the next run: `chunk`; one while the halves kernel tries two threads
+        (halves.Chooser), so that a trial on a busy machine costs one slow step."""
+        if self.both and self.chooser.state == "trial":
+            return 1
+        return self.chunk
 
 
 def for_fit(plan: CompiledStep | None, X: np.ndarray, y: np.ndarray, batch_size: int,

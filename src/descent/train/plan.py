@@ -37,6 +37,13 @@ numbers):
   per batch size from their shapes and the thread count (`splits`, `_Buffers`), never
   from the clock, so the rounding never depends on the load.
 
+Where numba is installed (the `jit` extra) and BLAS may use 2 threads or more, `fit`
+trains a big MLP through train/halves.py instead: each batch cut in two halves of rows
+that go through the step side by side, two joins a step (docs/benchmarks.md: the
+per-product split above had about six, and lost to one thread on 2 vCPUs). This plan
+stays the reference, and the path of `fit(compiled="numpy")`, of callbacks that look at
+the weights between batches, and of machines without numba.
+
 `compile_forward` is the forward pass alone, for prediction in chunks spread over the
 cores (`CompiledForward`), used by `descent.train.predict_array`.
 """
@@ -73,7 +80,10 @@ PARALLEL_MIN_SIDE = 32
 # 0.77-0.80 s an epoch against 0.85-0.95 s split with the helpers chosen by timing and
 # 1.13-1.20 s for the split before): the second core is where everything else on the
 # machine runs, and a split product computed by the caller alone costs 10-20% more.
-# With more cores a helper has a free one more often; that was not measured.
+# With more cores a helper has a free one more often; that was not measured. The second
+# core is used on 2 vCPUs by the step in halves of rows instead (train/halves.py, which
+# `fit` takes for big MLPs where numba is installed: 1.1-1.5x this plan's speed on A,
+# docs/benchmarks.md, December 1); this split is for the plan's other users.
 SPLIT_MIN_THREADS = 3
 # A fit whose split products add up to this many floating-point operations loads the
 # spinning helpers (train/spin.py: imports numba, about 1 s) if they are installed: about
