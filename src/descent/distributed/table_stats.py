@@ -40,6 +40,7 @@ from descent.data.csv_reader import read_csv_header
 from descent.data.hints import hint
 from descent.data.schema import Schema, infer_schema
 from descent.data.table import CATEGORICAL, NUMERIC
+from descent.data.typed_block import read_typed_block
 from descent.distributed.medians import scan_block, top_counts
 from descent.errors import DataError
 from descent.tabular.table_training import split_rows
@@ -152,8 +153,7 @@ def read_block(block: CsvBlock, spec: TableSpec) -> Table:
     if spec.schema is None:
         return read_csv_block(block, delimiter=spec.delimiter, kinds=spec.kinds,
                               missing="error" if spec.missing == "error" else "keep")
-    text = read_csv_block(block, delimiter=spec.delimiter, kinds=spec.kinds, missing="keep")
-    return spec.schema.apply(text)
+    return read_typed_block(block, spec.schema, delimiter=spec.delimiter, kinds=spec.kinds)
 
 
 def block_parts(table: Table, spec: TableSpec, index: int,
