@@ -29,12 +29,14 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from descent.data.csv_blocks import DEFAULT_BLOCK_BYTES, CsvBlock, index_csv_blocks
+from descent.distributed.cluster import on_cluster
 from descent.distributed.medians import MedianFinder
 from descent.distributed.scores import ScoreSums
 from descent.distributed.table_stats import (
@@ -138,17 +140,22 @@ def train_big_table(
     seed: int = 0,
     verbose: bool | int = True,
     client: Any = None,
-    block_bytes: int = DEFAULT_BLOCK_BYTES,
+    block_bytes: int | None = None,
     shards: int | None = None,
     delimiter: str = ",",
     kinds: dict[str, str] | None = None,
     missing: str = "median",
     unknown: str = "ignore",
+    save_best: Callable[[TabularModel, int], None] | None = None,
 ) -> BigTrainResult:
     """Train a TabularModel on the CSV at `path` without reading it whole; see the module
     doc. With `client` (a `distributed.Client`) the work runs on that Dask cluster, else
     here, streaming. Options as `descent.tabular.table_training.train_table` (`missing`:
-    "median", "mean" or "error"; `kinds` overrides the schema's kinds).
+    "median", "mean" or "error"; `kinds` overrides the schema's kinds). `block_bytes`:
+    the size of a block (default `DEFAULT_BLOCK_BYTES`, 16 MiB). `save_best(model, epoch)`
+    is called at the end of every epoch whose monitored loss (validation, else training)
+    is the best so far, so that a run cut short keeps its last good model. Raises
+    ClusterError when the cluster is lost, naming the pass or the round.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
@@ -158,7 +165,8 @@ def train_big_table(
     (60, 'regression')
     """
     display = os.fspath(path)
-    blocks = index_csv_blocks(display, block_bytes=block_bytes, delimiter=delimiter).blocks
+    blocks = index_csv_blocks(display, block_bytes=block_bytes or DEFAULT_BLOCK_BYTES,
+                              delimiter=delimiter).blocks
     spec = first_block_spec(blocks, target, task, features, val_fraction, test_fraction,
                             seed, delimiter, kinds=kinds, missing=missing, unknown=unknown)
     summary = Summary()
@@ -184,12 +192,13 @@ def train_big_table(
     baseline = _baseline(model, summary, spec)
     fit_entropy = int(fit_seed.generate_state(1)[0])
     start = time.perf_counter()
+    extra = [] if save_best is None else [_SaveBest(model, save_best)]
     if client is None:
         history, scores, notes = _stream(model, blocks, spec, prep, recipe, fit_entropy,
-                                         verbose, baseline)
+                                         verbose, baseline, extra)
     else:
         history, scores, notes = _on_cluster(model, blocks, spec, prep, recipe, fit_entropy,
-                                             verbose, client, shards, baseline)
+                                             verbose, client, shards, baseline, extra)
     seconds = time.perf_counter() - start
     return BigTrainResult(model, history, dict(summary.rows), scores, recipe, seconds, notes)
 
@@ -203,10 +212,27 @@ def _each_block(client: Any, f: Any, blocks: list[CsvBlock], spec: TableSpec, na
             yield f(block, spec, i, *extra)
         return
     n = len(blocks)
-    futures = client.map(f, blocks, [spec] * n, range(n), *[[e] * n for e in extra],
+    where = {"stats": "in the statistics pass", "median": "in the median pass"}.get(name, name)
+    futures = on_cluster(client, where, client.map, f, blocks, [spec] * n, range(n),
+                         *[[e] * n for e in extra],
                          key=[f"descent-{name}-{os.getpid()}-{time.time_ns()}-{i}"
                               for i in range(n)])
-    yield from client.gather(futures)
+    yield from on_cluster(client, where, client.gather, futures)
+
+
+class _SaveBest(Callback):
+    """Hands the model to `save` at the end of every epoch whose monitored loss (the
+    validation loss, else the training loss) is the lowest so far."""
+
+    def __init__(self, model: TabularModel, save: Callable[[TabularModel, int], None]) -> None:
+        self.model, self.save = model, save
+        self.best = math.inf
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        value = logs.get("val_loss", logs.get("loss", math.nan))
+        if value < self.best:
+            self.best = value
+            self.save(self.model, epoch)
 
 
 # ---- one machine, streaming ---------------------------------------------------------------
@@ -251,7 +277,8 @@ class _BlockCache:
 
 def _stream(model: TabularModel, blocks: list[CsvBlock], spec: TableSpec,
             prep: dict[str, Any], recipe: Recipe, entropy: int, verbose: bool | int,
-            baseline: Any) -> tuple[History, list[SplitScores], list[str]]:
+            baseline: Any, extra: list[Callback]) -> tuple[History, list[SplitScores],
+                                                           list[str]]:
     encoder, x_scaler, y_scaler = from_dicts(prep)
     classification = spec.task == "classification"
     cache = _BlockCache(encoder.n_features_, np.int64 if classification else np.float64)
@@ -264,7 +291,7 @@ def _stream(model: TabularModel, blocks: list[CsvBlock], spec: TableSpec,
                     X, _, y = encode_block(table, parts[part], encoder, x_scaler, y_scaler)
                     cache.write(part, X, y)
             del table
-        history = _stream_epochs(model, cache, recipe, entropy, verbose)
+        history = _stream_epochs(model, cache, recipe, entropy, verbose, extra)
         scores = _stream_scores(model, cache, baseline)
     finally:
         cache.close()
@@ -277,7 +304,7 @@ def _network_target(model: TabularModel, y: np.ndarray) -> np.ndarray:
 
 
 def _stream_epochs(model: TabularModel, cache: _BlockCache, recipe: Recipe, entropy: int,
-                   verbose: bool | int) -> History:
+                   verbose: bool | int, extra: list[Callback]) -> History:
     net, loss = model.network, get_loss(recipe.loss or "mse")
     opt = make_optimizer(net, recipe)
     history = History()
@@ -285,7 +312,7 @@ def _stream_epochs(model: TabularModel, cache: _BlockCache, recipe: Recipe, entr
     n_val = len(cache.index["validation"])
     batches = sum(math.ceil(n / recipe.batch_size) for _, n in cache.index["train"])
     display = progress_callback(recipe.epochs, batches, verbose)
-    run.callbacks = _callbacks(recipe, n_val > 0) + ([display] if display else [])
+    run.callbacks = _callbacks(recipe, n_val > 0) + extra + ([display] if display else [])
     hooks = CallbackList(run.callbacks, run)
     hooks.on_train_begin({})
     for epoch in range(recipe.epochs):
@@ -416,8 +443,8 @@ def _block_scores(block: CsvBlock, index: int, spec: TableSpec, prep: dict[str, 
 
 def _on_cluster(model: TabularModel, blocks: list[CsvBlock], spec: TableSpec,
                 prep: dict[str, Any], recipe: Recipe, entropy: int, verbose: bool | int,
-                client: Any, shards: int | None, baseline: Any) -> tuple[
-                    History, list[SplitScores], list[str]]:
+                client: Any, shards: int | None, baseline: Any,
+                extra: list[Callback]) -> tuple[History, list[SplitScores], list[str]]:
     from descent.distributed.fit import DEFAULT_SHARDS
     from descent.distributed.fit import fit as distributed_fit
 
@@ -427,22 +454,24 @@ def _on_cluster(model: TabularModel, blocks: list[CsvBlock], spec: TableSpec,
         batch_size = CLUSTER_BATCH_SIZE
         notes.append(f"on the cluster each round takes a batch of {batch_size} rows (pass "
                      "--batch-size to choose)")
-    n_shards = shards or max(DEFAULT_SHARDS, len(client.scheduler_info()["workers"]))
+    workers = len(on_cluster(client, "before training", client.scheduler_info)["workers"])
+    n_shards = shards or max(DEFAULT_SHARDS, workers)
     net = model.network
     history = distributed_fit(
         net, TableShards(blocks, spec, prep), client=client, loss=recipe.loss or "mse",
         optimizer=make_optimizer(net, recipe), epochs=recipe.epochs, batch_size=batch_size,
-        callbacks=_callbacks(recipe, spec.val_fraction > 0), seed=entropy, verbose=verbose,
+        callbacks=_callbacks(recipe, spec.val_fraction > 0) + extra, seed=entropy,
+        verbose=verbose,
         shards=n_shards)
     # Score every block on the workers; the sums come back and add up in block order.
-    futures = client.map(_block_scores, blocks, range(len(blocks)), [spec] * len(blocks),
-                         [prep] * len(blocks), [model] * len(blocks),
-                         [baseline] * len(blocks),
+    where = "in the scoring pass, after training"
+    n = len(blocks)
+    futures = on_cluster(client, where, client.map, _block_scores, blocks, range(n),
+                         [spec] * n, [prep] * n, [model] * n, [baseline] * n,
                          key=[f"descent-score-{os.getpid()}-{time.time_ns()}-{i}"
-                              for i in range(len(blocks))])
-    results = client.gather(futures)
-    notes.append(f"trained on the cluster: {n_shards} shards over "
-                 f"{len(client.scheduler_info()['workers'])} workers")
+                              for i in range(n)])
+    results = on_cluster(client, where, client.gather, futures)
+    notes.append(f"trained on the cluster: {n_shards} shards over {workers} workers")
     scores = []
     for part in PARTS:
         total = ScoreSums(model.task)
