@@ -20,7 +20,9 @@ whole list of cells at once:
 - a column that none of this fits (numbers with thousands separators, say) by the careful
   per-cell code, for that column alone.
 
-Anything else (quotes, a malformed line, a cell that does not fit its kind) sends the
+A block with quotes is cut by the csv module's C reader over the whole block instead (the
+same reader and dialect as the careful path, without its Python work per line and per
+cell). Anything else (a malformed line, a cell that does not fit its kind) sends the
 whole block down the careful path, which reads it, or raises its one-line DataError naming
 line and column. `tests/data/test_typed_block.py` checks the two paths against each other
 on messy files, by hypothesis.
@@ -116,8 +118,10 @@ def _split(block: CsvBlock, delimiter: str) -> tuple[list[str], dict[str, list[s
         return None  # a header over several lines: leave the line numbers to the reader
     header = list(_RowSource(io.BytesIO(head if head.endswith(b"\n") else head + b"\n"),
                              display, delimiter, None).header)
-    if not body or b'"' in body or b"\x00" in body:
-        return None
+    if not body or b"\x00" in body or len(header) < 2:
+        return None  # (one column: nothing to learn from anyway)
+    if b'"' in body:
+        return _split_quoted(body, header, delimiter, block.first_line, display)
     if b"\r" in body:
         if body.count(b"\r") != body.count(b"\r\n"):
             return None  # a bare \r: the csv module's error
@@ -136,8 +140,6 @@ def _split(block: CsvBlock, delimiter: str) -> tuple[list[str], dict[str, list[s
     per_line = np.diff(np.searchsorted(np.flatnonzero(a == ord(delimiter)), ends),
                        prepend=0)
     m = len(header)
-    if m < 2:
-        return None  # one column: nothing to learn from anyway
     lines = text.split("\n")
     if body.endswith(b"\n"):
         lines.pop()  # the empty text after the last newline is not a line
@@ -163,6 +165,41 @@ def _split(block: CsvBlock, delimiter: str) -> tuple[list[str], dict[str, list[s
         columns[name] = [c.strip() for c in cells] if strip else cells
     line_numbers = block.first_line + np.flatnonzero(keep).astype(np.int64)
     return header, columns, line_numbers, display, "_" in text
+
+
+def _split_quoted(body: bytes, header: list[str], delimiter: str, first_line: int,
+                  display: str) -> tuple[list[str], dict[str, list[str]], np.ndarray, str,
+                                         bool] | None:
+    """`_split` for a block with quotes: the csv module's C reader over the whole block
+    (lines cut at "\n" alone, as the careful reader cuts them), then the columns."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    reader = csv.reader(io.StringIO(text, newline="\n"), delimiter=delimiter,
+                        skipinitialspace=True, strict=True)
+    m = len(header)
+    records: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        while True:
+            start = reader.line_num + 1
+            fields = next(reader, None)
+            if fields is None:
+                break
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue  # a blank line
+            if len(fields) != m:
+                return None
+            records.append(fields)
+            lines.append(first_line + start - 1)
+    except csv.Error:
+        return None  # the careful reader names the line
+    if not records:
+        return None
+    columns = {name: [c.strip() for c in cells]
+               for name, cells in zip(header, zip(*records, strict=True), strict=True)}
+    return header, columns, np.array(lines, np.int64), display, "_" in text
 
 
 # ---- typing a column from all its cells -----------------------------------------------------
