@@ -179,6 +179,35 @@ def _split_quoted(body: bytes, header: list[str], delimiter: str, first_line: in
     reader = csv.reader(io.StringIO(text, newline="\n"), delimiter=delimiter,
                         skipinitialspace=True, strict=True)
     m = len(header)
+    physical = text.count("\n") + (not text.endswith("\n"))
+    try:
+        records = list(reader)
+    except csv.Error:
+        return None  # the careful reader names the line
+    one_a_line = len(records) == physical and all(len(r) == m for r in records)
+    if one_a_line:  # none blank, none over several lines: count from the block's first
+        lines = list(range(first_line, first_line + physical))
+    else:
+        reader = csv.reader(io.StringIO(text, newline="\n"), delimiter=delimiter,
+                            skipinitialspace=True, strict=True)
+        found = _records_with_lines(reader, m, first_line)
+        if found is None:
+            return None
+        records, lines = found
+    if not records:
+        return None
+    # A cell over several lines holds a line break, which strip() removes.
+    strip = not one_a_line or not text.isascii() or any(ch in text for ch in
+                                                        _ASCII_SPACE + "\r")
+    columns = {name: [c.strip() for c in cells] if strip else list(cells)
+               for name, cells in zip(header, zip(*records, strict=True), strict=True)}
+    return header, columns, np.array(lines, np.int64), display, "_" in text
+
+
+def _records_with_lines(reader: Any, m: int, first_line: int) -> tuple[
+        list[list[str]], list[int]] | None:
+    """The non-blank records of `reader` and the file line each starts on; None when one
+    has the wrong number of fields."""
     records: list[list[str]] = []
     lines: list[int] = []
     try:
@@ -195,11 +224,7 @@ def _split_quoted(body: bytes, header: list[str], delimiter: str, first_line: in
             lines.append(first_line + start - 1)
     except csv.Error:
         return None  # the careful reader names the line
-    if not records:
-        return None
-    columns = {name: [c.strip() for c in cells]
-               for name, cells in zip(header, zip(*records, strict=True), strict=True)}
-    return header, columns, np.array(lines, np.int64), display, "_" in text
+    return records, lines
 
 
 # ---- typing a column from all its cells -----------------------------------------------------
