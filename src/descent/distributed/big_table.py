@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from descent.data.csv_blocks import DEFAULT_BLOCK_BYTES, CsvBlock, index_csv_blocks
+from descent.data.table_cache import TableCache
 from descent.distributed.cluster import on_cluster
 from descent.distributed.medians import MedianFinder
 from descent.distributed.scores import ScoreSums
@@ -49,8 +50,10 @@ from descent.distributed.table_stats import (
     fit_preprocessing,
     from_dicts,
     median_scan,
+    median_scan_table,
     read_block,
     summarize_block,
+    summarize_table,
     target_labels,
 )
 from descent.nn import get_loss
@@ -169,16 +172,41 @@ def train_big_table(
                               delimiter=delimiter).blocks
     spec = first_block_spec(blocks, target, task, features, val_fraction, test_fraction,
                             seed, delimiter, kinds=kinds, missing=missing, unknown=unknown)
+    # Streaming, the typed blocks of the first pass are kept in a binary file: the later
+    # passes read them back instead of parsing the text again.
+    typed = TableCache() if client is None else None
+    try:
+        return _train(blocks, spec, display, recipe, seed, verbose, client, shards, typed,
+                      save_best)
+    finally:
+        if typed is not None:
+            typed.close()
+
+
+def _train(blocks: list[CsvBlock], spec: TableSpec, display: str, recipe: Recipe | None,
+           seed: int, verbose: bool | int, client: Any, shards: int | None,
+           typed: TableCache | None,
+           save_best: Callable[[TabularModel, int], None] | None) -> BigTrainResult:
     summary = Summary()
-    for part in _each_block(client, summarize_block, blocks, spec, "stats"):
-        summary = summary + part  # added in block order: the same every time
+    if typed is None:
+        for part in _each_block(client, summarize_block, blocks, spec, "stats"):
+            summary = summary + part  # added in block order: the same every time
+    else:
+        for i, block in enumerate(blocks):
+            table = read_block(block, spec)
+            typed.append(table)
+            summary = summary + summarize_table(table, spec, i)
     medians = None
     if spec.missing == "median":
         finder = MedianFinder(summary.tops)
         while finder.pending():  # one pass over the file, seldom more (medians.py)
             plan = finder.plan()
-            for found in _each_block(client, median_scan, blocks, spec, "median", plan):
-                finder.add(found)
+            if typed is None:
+                for found in _each_block(client, median_scan, blocks, spec, "median", plan):
+                    finder.add(found)
+            else:
+                for i in range(len(blocks)):
+                    finder.add(median_scan_table(typed.read(i), spec, i, plan))
             finder.finish()
         medians = finder.medians()
     encoder, x_scaler, y_scaler = fit_preprocessing(summary, spec, display, medians)
@@ -194,8 +222,9 @@ def train_big_table(
     start = time.perf_counter()
     extra = [] if save_best is None else [_SaveBest(model, save_best)]
     if client is None:
+        assert typed is not None
         history, scores, notes = _stream(model, blocks, spec, prep, recipe, fit_entropy,
-                                         verbose, baseline, extra)
+                                         verbose, baseline, extra, typed)
     else:
         history, scores, notes = _on_cluster(model, blocks, spec, prep, recipe, fit_entropy,
                                              verbose, client, shards, baseline, extra)
@@ -277,20 +306,21 @@ class _BlockCache:
 
 def _stream(model: TabularModel, blocks: list[CsvBlock], spec: TableSpec,
             prep: dict[str, Any], recipe: Recipe, entropy: int, verbose: bool | int,
-            baseline: Any, extra: list[Callback]) -> tuple[History, list[SplitScores],
-                                                           list[str]]:
+            baseline: Any, extra: list[Callback], typed: TableCache) -> tuple[
+                History, list[SplitScores], list[str]]:
     encoder, x_scaler, y_scaler = from_dicts(prep)
     classification = spec.task == "classification"
     cache = _BlockCache(encoder.n_features_, np.int64 if classification else np.float64)
     try:
-        for i, block in enumerate(blocks):  # encode every block once
-            table = read_block(block, spec)
+        for i in range(len(blocks)):  # encode every block once
+            table = typed.read(i)
             parts = block_parts(table, spec, i, target_labels(table, spec))
             for part in PARTS:
                 if len(parts[part]):
                     X, _, y = encode_block(table, parts[part], encoder, x_scaler, y_scaler)
                     cache.write(part, X, y)
             del table
+        typed.close()  # the typed blocks are not needed again: their disk space goes
         history = _stream_epochs(model, cache, recipe, entropy, verbose, extra)
         scores = _stream_scores(model, cache, baseline)
     finally:

@@ -181,7 +181,11 @@ def target_labels(table: Table, spec: TableSpec) -> np.ndarray | None:
 
 def summarize_block(block: CsvBlock, spec: TableSpec, index: int) -> Summary:
     """The statistics of one block's training rows (see the module doc)."""
-    table = read_block(block, spec)
+    return summarize_table(read_block(block, spec), spec, index)
+
+
+def summarize_table(table: Table, spec: TableSpec, index: int) -> Summary:
+    """`summarize_block` of block `index` already read (`read_block`)."""
     if spec.target not in table.values:
         raise DataError(f"{table.source}: no target column {spec.target!r}; the columns are "
                         f"{', '.join(map(repr, table.columns))}")
@@ -357,7 +361,12 @@ def first_block_spec(blocks: list[CsvBlock], target: str, task: str,
 def median_scan(block: CsvBlock, spec: TableSpec, index: int,
                 plan: list[tuple[str, int, int, bool]]) -> list[Counter]:
     """One block's part of a pass of `MedianFinder` (medians.py) over its training rows."""
-    table = read_block(block, spec)
+    return median_scan_table(read_block(block, spec), spec, index, plan)
+
+
+def median_scan_table(table: Table, spec: TableSpec, index: int,
+                      plan: list[tuple[str, int, int, bool]]) -> list[Counter]:
+    """`median_scan` of block `index` already read (`read_block`)."""
     train = table.take(block_parts(table, spec, index, target_labels(table, spec))["train"])
     return scan_block({name: train.values[name] for name in {p[0] for p in plan}}, plan)
 
