@@ -82,6 +82,7 @@ def train_network(
     epochs: int | None = None,
     stopping: bool = True,
     augment: Any = None,
+    members: int | None = None,
 ) -> Trained:
     """Train the recipe's network on standardized X (N, d) and y; returns `Trained`.
 
@@ -95,7 +96,11 @@ def train_network(
     (`descent.tabular.ensemble`); a given or continued one trains as the single network it
     is. The networks of one call (the weight-decay candidates, the members) train together
     as one stacked network where `descent.train.stacked` covers the recipe, with the
-    results of training each alone (to float rounding).
+    results of training each alone (to float rounding). `members` trains only that many
+    of them (1: the first, the one the weight decay was chosen with), for a fit whose
+    model is not kept, only scored and asked for its training length (`train_table`
+    refits the whole ensemble afterwards); the memory check still counts the whole
+    ensemble, so a recipe too large for memory stops before any training.
 
     >>> import numpy as np
     >>> X = np.linspace(-1, 1, 40).reshape(-1, 1); y = 2 * X[:, 0]
@@ -112,6 +117,8 @@ def train_network(
                              np.dtype(np.float64).itemsize, recipe.names,
                              networks=max(k, candidates),
                              why="ensemble" if k >= candidates else "weight_decay")
+    if members is not None:
+        k = min(k, members)
     seeds = _member_seeds(seed, k)
     first: Trained | None = None
     many = dict(X=X, y=y, recipe=recipe, task=task, n_outputs=n_outputs,
