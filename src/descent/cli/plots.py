@@ -13,12 +13,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from descent.explain.training_plots import (
+    plot_decision_boundary,
+    plot_loss,
+    plot_predicted_vs_actual,
+    save_figure,
+)
+from descent.tabular.table_training import TrainResult
 from descent.train import predict_array
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-    from descent.tabular.table_training import TrainResult
 
 #: A count in every cell up to this many classes; beyond, the cells are shaded only.
 LABELLED_CLASSES = 20
@@ -80,15 +85,6 @@ def write_training_plots(result: TrainResult, folder: str | os.PathLike[str]) ->
     The prediction plots use the test rows (the validation rows, or the training rows, when
     there is no test part).
     """
-    # Imported here: `descent train` imports this module for PLOT_FILES on every run, and
-    # descent.explain is a large package that only --plots needs.
-    from descent.explain.training_plots import (
-        plot_decision_boundary,
-        plot_loss,
-        plot_predicted_vs_actual,
-        save_figure,
-    )
-
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     written = [save_figure(plot_loss(result.history, title="Loss per epoch (standardized "
