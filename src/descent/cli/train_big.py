@@ -32,7 +32,9 @@ def big_mode(csv: Path | None, stream: bool | None, cluster: str | None, missing
             raise ValueError("--stream and --cluster need a CSV file; the embedded data is "
                              "small")
         return False
-    from descent.distributed.big_table import should_stream
+    # (descent.tabular.limits, not descent.distributed: every `descent train` asks this,
+    # and the distributed package is large)
+    from descent.tabular.limits import should_stream
 
     wanted = cluster is not None or bool(stream) or should_stream(csv)
     if not wanted:

@@ -516,8 +516,10 @@ def _parses(cell: str, fmt: str) -> bool:
 def _spellings(present: list[str]) -> tuple[str, ...]:
     """One canonical spelling per category key: the most frequent (ties: the first seen)."""
     by_key: dict[str, Counter] = {}
-    for c in present:
-        by_key.setdefault(category_key(c), Counter())[" ".join(c.split())] += 1
+    # Each distinct cell once, with its count (a column holds few distinct texts); a
+    # Counter keeps the order of first sight, so ties still go to the first seen.
+    for c, n in Counter(present).items():
+        by_key.setdefault(category_key(c), Counter())[" ".join(c.split())] += n
     # max() keeps the first of equal counts, and a Counter keeps the order of first sight
     chosen = [max(counts.items(), key=lambda item: item[1])[0] for counts in by_key.values()]
     return tuple(sorted(chosen))
@@ -564,14 +566,15 @@ def infer_column(name: str, cells: Sequence[Any], *, is_target: bool = False,
     if is_target:
         note = "codes with leading zeros: read as text" if leading_zero else ""
         return make(CATEGORY, note, categories=_spellings(present))
-    if all(category_key(c) in TRUE_WORDS | FALSE_WORDS for c in present):
+    distinct = set(present)  # each check below reads a distinct text once
+    if all(category_key(c) in TRUE_WORDS | FALSE_WORDS for c in distinct):
         return make(YES_NO, categories=_spellings(present))
     fmt_date = None if found is not None else _date_format(present)
     if fmt_date is not None:
         return make(DATE, f"format {_format_example(fmt_date)}", date_format=fmt_date)
     # The count of spellings without making them: an id or free-text column has one per
     # cell, and a tally of spellings per value costs far more than the values.
-    n_distinct = len({category_key(c) for c in present})
+    n_distinct = len({category_key(c) for c in distinct})
     words = sum(len(c.split()) for c in present[:500]) / min(len(present), 500)
     if n_distinct == len(present) and (len(present) >= MIN_ID_ROWS or _ID_NAME.search(name)):
         if words >= 3:

@@ -66,10 +66,6 @@ from descent.train.callbacks import CallbackList
 from descent.train.progress import progress_callback
 
 PARTS = ("train", "validation", "test")
-# A CSV held in memory as a Table takes about this many times its size on disk (41 MB of
-# CSV made a 267 MB process); streaming starts when that would not fit in half the memory
-# available.
-IN_MEMORY_FACTOR = 7
 # The batch size `--cluster` uses when the recipe's is the small default: a round per 32
 # rows would spend its time in messages (docs/distributed.md).
 CLUSTER_BATCH_SIZE = 4096
@@ -86,36 +82,6 @@ class BigTrainResult:
     recipe: Recipe
     seconds: float
     notes: list[str] = field(default_factory=list)
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available now (Linux: MemAvailable), or None when unknown."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def should_stream(path: str | os.PathLike, available: int | None = None) -> bool:
-    """True when reading `path` whole would not fit comfortably in memory: its size times
-    IN_MEMORY_FACTOR is more than half of the available memory.
-
-    >>> should_stream(__file__, available=10**12)
-    False
-    """
-    if not os.path.isfile(path):
-        return False  # the reader names a missing file or a folder
-    available = available_memory() if available is None else available
-    if available is None:
-        return False
-    return os.path.getsize(path) * IN_MEMORY_FACTOR > available // 2
 
 
 def _seed_of(seed: int, *key: int) -> int:
