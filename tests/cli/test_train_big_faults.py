@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import threading
 
@@ -123,9 +124,16 @@ def test_a_lost_scheduler_is_one_line_and_keeps_the_best_model(small_blocks, tmp
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.output, result.output
-    assert lines[0].startswith("error: lost the Dask cluster in epoch 2, round 3"), lines[0]
-    assert f"the model of epoch 1, the best so far, is saved in {out}" in lines[0]
+    # The scheduler goes while round 3 of epoch 2 runs; on a loaded machine the driver
+    # may start a round or two more before it notices.
+    lost = re.match(r"error: lost the Dask cluster (in epoch (\d+), round \d+|evaluating "
+                    r"epoch (\d+)) .*; the model of epoch (\d+), the best so far, is saved "
+                    rf"in {re.escape(str(out))} \(descent predict reads it\)$", lines[0])
+    assert lost, lines[0]
+    epoch = int(lost.group(2) or lost.group(3))
+    kept = int(lost.group(4))
+    assert epoch >= 2 and 1 <= kept < epoch, lines[0]
     _, extra = _weights(out)
-    assert extra["epochs_run"] == 1 and "had not finished" in extra["checkpoint"]
+    assert extra["epochs_run"] == kept and "had not finished" in extra["checkpoint"]
     predicted = run("predict", out, WINDSOR_CSV, "--out", tmp_path / "p.csv")
     assert predicted.exit_code == 0, predicted.output
