@@ -566,15 +566,14 @@ def infer_column(name: str, cells: Sequence[Any], *, is_target: bool = False,
     if is_target:
         note = "codes with leading zeros: read as text" if leading_zero else ""
         return make(CATEGORY, note, categories=_spellings(present))
-    distinct = set(present)  # each check below reads a distinct text once
-    if all(category_key(c) in TRUE_WORDS | FALSE_WORDS for c in distinct):
+    if all(category_key(c) in TRUE_WORDS | FALSE_WORDS for c in present):
         return make(YES_NO, categories=_spellings(present))
     fmt_date = None if found is not None else _date_format(present)
     if fmt_date is not None:
         return make(DATE, f"format {_format_example(fmt_date)}", date_format=fmt_date)
     # The count of spellings without making them: an id or free-text column has one per
     # cell, and a tally of spellings per value costs far more than the values.
-    n_distinct = len({category_key(c) for c in distinct})
+    n_distinct = len({category_key(c) for c in present})
     words = sum(len(c.split()) for c in present[:500]) / min(len(present), 500)
     if n_distinct == len(present) and (len(present) >= MIN_ID_ROWS or _ID_NAME.search(name)):
         if words >= 3:
