@@ -142,6 +142,44 @@ def test_train_table_regression(windsor_result):
     assert r.scores[0].model["R²"] > 0.5
 
 
+def test_refit_evaluates_one_network_and_saves_the_whole_ensemble_fit_on_every_row(
+        monkeypatch):
+    """With a refit, the evaluated fit trains only the network the weight decay is chosen
+    with (the rest of its ensemble would change nothing that is saved); the refit trains
+    the whole ensemble on every row, for the same length and decay as when the evaluated
+    ensemble is trained in full."""
+    from descent.tabular import training
+
+    built: list[int] = []
+    real = training.build_network
+    monkeypatch.setattr(training, "build_network",
+                        lambda *a, **k: built.append(1) or real(*a, **k))
+    recipe = Recipe(hidden=(4,), epochs=12, patience=3, ensemble=3)
+    got = {}
+    for refit in (True, False):
+        built.clear()
+        got[refit] = train_table(load_windsor(), "price", recipe=recipe, cv=0, refit=refit,
+                                 verbose=False)
+        # 2 weight-decay candidates, then 3 refit networks / the other 2 members
+        assert len(built) == (5 if refit else 4)
+    refit, kept = got[True], got[False]
+    assert refit.recipe.weight_decay == kept.recipe.weight_decay
+    assert refit.chosen_epochs == kept.chosen_epochs and refit.refit_epochs >= 1
+    np.testing.assert_allclose(refit.evaluated_history["val_loss"],
+                               kept.evaluated_history["val_loss"], rtol=1e-12)
+    # both save the merged ensemble of 3 networks of 4 units
+    assert refit.model.network.sizes == kept.model.network.sizes == [11, 12, 1]
+    assert len(refit.history) == refit.refit_epochs
+    # the saved model's scalers saw every labelled row; the kept one only its training part
+    X_all = refit.model.encoder.transform(load_windsor())
+    np.testing.assert_allclose(refit.model.x_scaler.mean_, X_all.mean(axis=0), rtol=1e-12)
+    assert not np.allclose(kept.model.x_scaler.mean_, X_all.mean(axis=0), rtol=1e-6)
+    # the scores are those of the one network, and the output says so
+    assert any("scores above are those of one network" in n and "averages 3" in n
+               for n in refit.notes)
+    assert not any("scores above are those of one network" in n for n in kept.notes)
+
+
 def test_train_table_classification_with_text(pets_csv):
     r = train_table(read_csv(pets_csv), "kind", recipe=FAST, verbose=False)
     m = r.model

@@ -8,6 +8,7 @@ import signal
 
 import pytest
 
+from descent.tabular.model import TabularModel
 from descent.tabular.training import WEIGHT_DECAYS
 
 from .conftest import QUICK, run
@@ -76,7 +77,9 @@ STOPS = {  # a training made of several fits stops at the one Ctrl-C lands in
     "weight decay": (["--cv", "0", "--ensemble", "1"],
                      "interrupted while choosing the weight decay (network 1 of "
                      f"{len(WEIGHT_DECAYS)})"),
-    "ensemble": (["--cv", "0", "--ensemble", "3", "--weight-decay", "0.01"],
+    # without a refit the evaluated fit trains the whole ensemble (with one, only its
+    # first network: see the next test)
+    "ensemble": (["--cv", "0", "--ensemble", "3", "--weight-decay", "0.01", "--no-refit"],
                  "interrupted while training network 1 of 3 of the ensemble"),
 }
 
@@ -93,6 +96,44 @@ def test_ctrl_c_in_a_training_of_several_fits_stops_it_and_saves_nothing(tmp_pat
     assert not out.exists()
     assert result.stderr.strip() == f"{expected}: nothing saved"
     assert "refit" not in result.stdout
+
+
+def test_ctrl_c_in_the_refit_of_an_ensemble_stops_it_and_saves_nothing(tmp_path, monkeypatch):
+    """With a refit, the evaluation trains one network (by `fit`) and the refit the whole
+    ensemble (stacked): Ctrl-C in the refit's first batch stops all its networks."""
+    out = tmp_path / "model.safetensors"
+    count = {"n": 0}
+    real = stacked_module.epoch_batches
+
+    def batches(*args, **kwargs):
+        for idx in real(*args, **kwargs):
+            if count["n"] == 0:
+                os.kill(os.getpid(), signal.SIGINT)
+            count["n"] += 1
+            yield idx
+
+    monkeypatch.setattr(stacked_module, "epoch_batches", batches)
+    result = run("train", "--cv", "0", "--ensemble", "3", "--weight-decay", "0.01",
+                 "--epochs", "5", "--out", out)
+    assert result.exit_code == 130, result.output
+    assert not out.exists()
+    assert "refit on all 546 rows for" in result.stdout
+    assert result.stderr.strip() == ("interrupted while training network 1 of 3 of the "
+                                     "ensemble: nothing saved")
+
+
+def test_ctrl_c_in_the_evaluation_of_an_ensemble_keeps_its_network(tmp_path, monkeypatch):
+    """With a refit, the evaluated fit of an ensemble recipe is one network: Ctrl-C after
+    an epoch of it keeps that network, as with --ensemble 1, and skips the refit."""
+    out = tmp_path / "model.safetensors"
+    _ctrl_c_at_batch(monkeypatch, 20)  # one split of the embedded data: 11 batches an epoch
+    result = run("train", "--cv", "0", "--ensemble", "3", "--weight-decay", "0.01",
+                 "--epochs", "50", "--out", out)
+    assert result.exit_code == 130, result.output
+    assert "refit" not in result.stdout
+    assert "interrupted after 1 epoch(s); saved the model to" in result.stderr
+    model, _ = TabularModel.load(out)
+    assert model.network.sizes[1] == 64  # one network, not three
 
 
 @pytest.mark.parametrize("command", [["predict", "{model}", "{csv}"],

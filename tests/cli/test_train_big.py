@@ -134,3 +134,37 @@ def test_gaps_are_filled_as_in_memory_with_the_same_schema(scheduler, tmp_path):
                     "--out", tmp_path / "p.csv")
     assert predicted.exit_code == 0, predicted.output
     assert len((tmp_path / "p.csv").read_text().splitlines()) == 547
+
+
+@pytest.mark.parametrize("option, flag", [
+    (["--ensemble", "3"], "--ensemble"),
+    (["--refit"], "--refit"),
+    (["--class-weight", "balanced"], "--class-weight"),
+    (["--output-activation", "sigmoid"], "--output-activation"),
+])
+@pytest.mark.parametrize("how", [["--stream"], ["--cluster", "local:1"]])
+def test_options_of_a_table_in_memory_are_refused_up_front(option, flag, how, tmp_path):
+    out = tmp_path / "m.safetensors"
+    result = run("train", WINDSOR_CSV, "--target", "price", *how, *option, "--out", out)
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert len(line.splitlines()) == 1 and "Traceback" not in line
+    assert line.startswith(f"error: {how[0]} ") and f"leave out {flag}" in line
+    assert ("--no-stream" in line) == (how[0] == "--stream")
+    assert not out.exists()  # refused before any work
+
+
+def test_the_options_they_honour_are_accepted(tmp_path):
+    """--no-refit, --ensemble 1, --class-weight none, --output-activation identity: what
+    streaming does anyway; --tol is the early-stopping threshold, as in memory."""
+    out = tmp_path / "m.safetensors"
+    common = ["train", WINDSOR_CSV, "--target", "price", "--stream", "--epochs", "8",
+              "--patience", "3", "--quiet", "--out", out]
+    result = run(*common, "--no-refit", "--ensemble", "1", "--class-weight", "none",
+                 "--output-activation", "identity")
+    assert result.exit_code == 0, result.output
+    assert _keys(out)[1]["epochs_run"] > 5
+    # no improvement is big enough: the first epoch, then patience + 1 without one
+    result = run(*common, "--tol", "1e9")
+    assert result.exit_code == 0, result.output
+    assert _keys(out)[1]["epochs_run"] == 5

@@ -13,7 +13,7 @@ import pytest
 
 from descent.data import Standardizer, TableEncoder, read_csv
 from descent.data.csv_blocks import index_csv_blocks, read_csv_block
-from descent.distributed.big_table import should_stream, train_big_table
+from descent.distributed.big_table import train_big_table
 from descent.distributed.medians import MedianFinder
 from descent.distributed.scores import ScoreSums
 from descent.distributed.table_stats import (
@@ -27,6 +27,7 @@ from descent.distributed.table_stats import (
     target_labels,
 )
 from descent.errors import DataError
+from descent.tabular.limits import should_stream
 from descent.tabular.recipe import Recipe
 from descent.tabular.report import score_split
 

@@ -28,7 +28,12 @@ from descent.cli.options import (
 from descent.cli.outputs import check_outputs
 from descent.cli.plots import PLOT_FILES
 from descent.cli.scores_table import evaluation_table, per_class_table, schema_table, scores_table
-from descent.cli.train_big import big_mode, fold_cluster, train_big
+from descent.cli.train_big import (
+    big_mode,
+    fold_cluster,
+    refuse_in_memory_options,
+    train_big,
+)
 from descent.data import Table, load_windsor, read_csv_header
 from descent.data.csv_reader import sniff_delimiter
 from descent.data.datasets import WINDSOR_TARGET
@@ -256,8 +261,9 @@ def train(
     refit on every row.
     """
     console = Console(soft_wrap=True, highlight=False)  # whole lines in logs and pipes
+    locals_ = dict(locals())  # the options as given, for the checks of --stream/--cluster
     with user_errors(), command_line():
-        from descent.cli.train_images import refuse_picture_options, train_pictures
+        from descent.cli.train_images import given, refuse_picture_options, train_pictures
 
         if images or (csv is not None and csv.is_dir()):
             train_pictures(ctx, csv, dict(locals()))
@@ -272,10 +278,14 @@ def train(
         kinds = _kinds(categorical=categorical, numeric=numeric, date=date, exclude=exclude)
         if big_mode(csv, stream, cluster, missing.value, plots, cv):
             assert csv is not None
+            refuse_in_memory_options(
+                lambda name: locals_[name] if given(ctx, name) else None,
+                "--cluster" if cluster else "--stream" if stream else
+                f"streaming ({csv} is too big to read into memory)")
             sep = parse_delimiter(delimiter) or sniff_delimiter(csv)
             _train_big(console, csv, target, features, task, hidden, activation, loss,
                        optimizer, lr, weight_decay, epochs, batch_size, val_fraction,
-                       test_fraction, patience, seed, cluster, out, quiet, start,
+                       test_fraction, patience, tol, seed, cluster, out, quiet, start,
                        dict(delimiter=sep, kinds=kinds, missing=missing.value,
                             unknown=unknown.value))
             return
@@ -383,17 +393,21 @@ def _train_big(console: Console, csv: Path, target: str | None, features: str | 
                task: Task, hidden: str | None, activation: str | None, loss: str | None,
                optimizer: str, lr: float, weight_decay: float | None, epochs: int,
                batch_size: int, val_fraction: float, test_fraction: float, patience: int,
-               seed: int, cluster: str | None, out: Path, quiet: bool, start: float,
-               reading: dict[str, Any]) -> None:
+               tol: float, seed: int, cluster: str | None, out: Path, quiet: bool,
+               start: float, reading: dict[str, Any]) -> None:
     recipe = Recipe(hidden=parse_widths(hidden), activation=activation, loss=loss,
                     optimizer=optimizer, lr=lr,
                     weight_decay=defaults.WEIGHT_DECAYS[0] if weight_decay is None
                     else weight_decay, epochs=epochs,
                     batch_size=batch_size, early_stopping=val_fraction > 0,
                     validation_fraction=val_fraction if val_fraction > 0 else 0.2,
-                    patience=patience, ensemble=1, names=CLI_NAMES)
+                    patience=patience, tol=tol, ensemble=1, names=CLI_NAMES)
+    trained = "on a Dask cluster" if cluster else "streaming"
     result = train_big(console, csv, target, parse_names(features), task.value, recipe,
-                       val_fraction, test_fraction, seed, cluster, quiet, **reading)
+                       val_fraction, test_fraction, seed, cluster, quiet, **reading,
+                       out=out, save_extra={"descent_version": descent.__version__,
+                                            "data": csv.name, "seed": seed,
+                                            "trained": trained})
     model = result.model
     _refuse_untrained(result.history, out)
     if not quiet:
@@ -406,7 +420,7 @@ def _train_big(console: Console, csv: Path, target: str | None, features: str | 
         "epochs_run": len(result.history),
         "best_epoch": None if best is None else best + 1,  # 1-based, as printed
         "scores": {s.split: s.model for s in result.scores},
-        "trained": "on a Dask cluster" if cluster else "streaming",
+        "trained": trained,
     })
     console.print(f"saved the model to {out}  (use it: descent predict {out} data.csv)")
     if not quiet:

@@ -516,8 +516,10 @@ def _parses(cell: str, fmt: str) -> bool:
 def _spellings(present: list[str]) -> tuple[str, ...]:
     """One canonical spelling per category key: the most frequent (ties: the first seen)."""
     by_key: dict[str, Counter] = {}
-    for c in present:
-        by_key.setdefault(category_key(c), Counter())[" ".join(c.split())] += 1
+    # Each distinct cell once, with its count (a column holds few distinct texts); a
+    # Counter keeps the order of first sight, so ties still go to the first seen.
+    for c, n in Counter(present).items():
+        by_key.setdefault(category_key(c), Counter())[" ".join(c.split())] += n
     # max() keeps the first of equal counts, and a Counter keeps the order of first sight
     chosen = [max(counts.items(), key=lambda item: item[1])[0] for counts in by_key.values()]
     return tuple(sorted(chosen))

@@ -29,12 +29,15 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from descent.data.csv_blocks import DEFAULT_BLOCK_BYTES, CsvBlock, index_csv_blocks
+from descent.data.table_cache import TableCache
+from descent.distributed.cluster import on_cluster
 from descent.distributed.medians import MedianFinder
 from descent.distributed.scores import ScoreSums
 from descent.distributed.table_stats import (
@@ -47,8 +50,10 @@ from descent.distributed.table_stats import (
     fit_preprocessing,
     from_dicts,
     median_scan,
+    median_scan_table,
     read_block,
     summarize_block,
+    summarize_table,
     target_labels,
 )
 from descent.nn import get_loss
@@ -61,10 +66,6 @@ from descent.train.callbacks import CallbackList
 from descent.train.progress import progress_callback
 
 PARTS = ("train", "validation", "test")
-# A CSV held in memory as a Table takes about this many times its size on disk (41 MB of
-# CSV made a 267 MB process); streaming starts when that would not fit in half the memory
-# available.
-IN_MEMORY_FACTOR = 7
 # The batch size `--cluster` uses when the recipe's is the small default: a round per 32
 # rows would spend its time in messages (docs/distributed.md).
 CLUSTER_BATCH_SIZE = 4096
@@ -81,36 +82,6 @@ class BigTrainResult:
     recipe: Recipe
     seconds: float
     notes: list[str] = field(default_factory=list)
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available now (Linux: MemAvailable), or None when unknown."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def should_stream(path: str | os.PathLike, available: int | None = None) -> bool:
-    """True when reading `path` whole would not fit comfortably in memory: its size times
-    IN_MEMORY_FACTOR is more than half of the available memory.
-
-    >>> should_stream(__file__, available=10**12)
-    False
-    """
-    if not os.path.isfile(path):
-        return False  # the reader names a missing file or a folder
-    available = available_memory() if available is None else available
-    if available is None:
-        return False
-    return os.path.getsize(path) * IN_MEMORY_FACTOR > available // 2
 
 
 def _seed_of(seed: int, *key: int) -> int:
@@ -138,17 +109,22 @@ def train_big_table(
     seed: int = 0,
     verbose: bool | int = True,
     client: Any = None,
-    block_bytes: int = DEFAULT_BLOCK_BYTES,
+    block_bytes: int | None = None,
     shards: int | None = None,
     delimiter: str = ",",
     kinds: dict[str, str] | None = None,
     missing: str = "median",
     unknown: str = "ignore",
+    save_best: Callable[[TabularModel, int], None] | None = None,
 ) -> BigTrainResult:
     """Train a TabularModel on the CSV at `path` without reading it whole; see the module
     doc. With `client` (a `distributed.Client`) the work runs on that Dask cluster, else
     here, streaming. Options as `descent.tabular.table_training.train_table` (`missing`:
-    "median", "mean" or "error"; `kinds` overrides the schema's kinds).
+    "median", "mean" or "error"; `kinds` overrides the schema's kinds). `block_bytes`:
+    the size of a block (default `DEFAULT_BLOCK_BYTES`, 16 MiB). `save_best(model, epoch)`
+    is called at the end of every epoch whose monitored loss (validation, else training)
+    is the best so far, so that a run cut short keeps its last good model. Raises
+    ClusterError when the cluster is lost, naming the pass or the round.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
@@ -158,19 +134,45 @@ def train_big_table(
     (60, 'regression')
     """
     display = os.fspath(path)
-    blocks = index_csv_blocks(display, block_bytes=block_bytes, delimiter=delimiter).blocks
+    blocks = index_csv_blocks(display, block_bytes=block_bytes or DEFAULT_BLOCK_BYTES,
+                              delimiter=delimiter).blocks
     spec = first_block_spec(blocks, target, task, features, val_fraction, test_fraction,
                             seed, delimiter, kinds=kinds, missing=missing, unknown=unknown)
+    # Streaming, the typed blocks of the first pass are kept in a binary file: the later
+    # passes read them back instead of parsing the text again.
+    typed = TableCache() if client is None else None
+    try:
+        return _train(blocks, spec, display, recipe, seed, verbose, client, shards, typed,
+                      save_best)
+    finally:
+        if typed is not None:
+            typed.close()
+
+
+def _train(blocks: list[CsvBlock], spec: TableSpec, display: str, recipe: Recipe | None,
+           seed: int, verbose: bool | int, client: Any, shards: int | None,
+           typed: TableCache | None,
+           save_best: Callable[[TabularModel, int], None] | None) -> BigTrainResult:
     summary = Summary()
-    for part in _each_block(client, summarize_block, blocks, spec, "stats"):
-        summary = summary + part  # added in block order: the same every time
+    if typed is None:
+        for part in _each_block(client, summarize_block, blocks, spec, "stats"):
+            summary = summary + part  # added in block order: the same every time
+    else:
+        for i, block in enumerate(blocks):
+            table = read_block(block, spec)
+            typed.append(table)
+            summary = summary + summarize_table(table, spec, i)
     medians = None
     if spec.missing == "median":
         finder = MedianFinder(summary.tops)
         while finder.pending():  # one pass over the file, seldom more (medians.py)
             plan = finder.plan()
-            for found in _each_block(client, median_scan, blocks, spec, "median", plan):
-                finder.add(found)
+            if typed is None:
+                for found in _each_block(client, median_scan, blocks, spec, "median", plan):
+                    finder.add(found)
+            else:
+                for i in range(len(blocks)):
+                    finder.add(median_scan_table(typed.read(i), spec, i, plan))
             finder.finish()
         medians = finder.medians()
     encoder, x_scaler, y_scaler = fit_preprocessing(summary, spec, display, medians)
@@ -184,12 +186,14 @@ def train_big_table(
     baseline = _baseline(model, summary, spec)
     fit_entropy = int(fit_seed.generate_state(1)[0])
     start = time.perf_counter()
+    extra = [] if save_best is None else [_SaveBest(model, save_best)]
     if client is None:
+        assert typed is not None
         history, scores, notes = _stream(model, blocks, spec, prep, recipe, fit_entropy,
-                                         verbose, baseline)
+                                         verbose, baseline, extra, typed)
     else:
         history, scores, notes = _on_cluster(model, blocks, spec, prep, recipe, fit_entropy,
-                                             verbose, client, shards, baseline)
+                                             verbose, client, shards, baseline, extra)
     seconds = time.perf_counter() - start
     return BigTrainResult(model, history, dict(summary.rows), scores, recipe, seconds, notes)
 
@@ -203,10 +207,27 @@ def _each_block(client: Any, f: Any, blocks: list[CsvBlock], spec: TableSpec, na
             yield f(block, spec, i, *extra)
         return
     n = len(blocks)
-    futures = client.map(f, blocks, [spec] * n, range(n), *[[e] * n for e in extra],
+    where = {"stats": "in the statistics pass", "median": "in the median pass"}.get(name, name)
+    futures = on_cluster(client, where, client.map, f, blocks, [spec] * n, range(n),
+                         *[[e] * n for e in extra],
                          key=[f"descent-{name}-{os.getpid()}-{time.time_ns()}-{i}"
                               for i in range(n)])
-    yield from client.gather(futures)
+    yield from on_cluster(client, where, client.gather, futures)
+
+
+class _SaveBest(Callback):
+    """Hands the model to `save` at the end of every epoch whose monitored loss (the
+    validation loss, else the training loss) is the lowest so far."""
+
+    def __init__(self, model: TabularModel, save: Callable[[TabularModel, int], None]) -> None:
+        self.model, self.save = model, save
+        self.best = math.inf
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        value = logs.get("val_loss", logs.get("loss", math.nan))
+        if value < self.best:
+            self.best = value
+            self.save(self.model, epoch)
 
 
 # ---- one machine, streaming ---------------------------------------------------------------
@@ -251,20 +272,22 @@ class _BlockCache:
 
 def _stream(model: TabularModel, blocks: list[CsvBlock], spec: TableSpec,
             prep: dict[str, Any], recipe: Recipe, entropy: int, verbose: bool | int,
-            baseline: Any) -> tuple[History, list[SplitScores], list[str]]:
+            baseline: Any, extra: list[Callback], typed: TableCache) -> tuple[
+                History, list[SplitScores], list[str]]:
     encoder, x_scaler, y_scaler = from_dicts(prep)
     classification = spec.task == "classification"
     cache = _BlockCache(encoder.n_features_, np.int64 if classification else np.float64)
     try:
-        for i, block in enumerate(blocks):  # encode every block once
-            table = read_block(block, spec)
+        for i in range(len(blocks)):  # encode every block once
+            table = typed.read(i)
             parts = block_parts(table, spec, i, target_labels(table, spec))
             for part in PARTS:
                 if len(parts[part]):
                     X, _, y = encode_block(table, parts[part], encoder, x_scaler, y_scaler)
                     cache.write(part, X, y)
             del table
-        history = _stream_epochs(model, cache, recipe, entropy, verbose)
+        typed.close()  # the typed blocks are not needed again: their disk space goes
+        history = _stream_epochs(model, cache, recipe, entropy, verbose, extra)
         scores = _stream_scores(model, cache, baseline)
     finally:
         cache.close()
@@ -277,7 +300,7 @@ def _network_target(model: TabularModel, y: np.ndarray) -> np.ndarray:
 
 
 def _stream_epochs(model: TabularModel, cache: _BlockCache, recipe: Recipe, entropy: int,
-                   verbose: bool | int) -> History:
+                   verbose: bool | int, extra: list[Callback]) -> History:
     net, loss = model.network, get_loss(recipe.loss or "mse")
     opt = make_optimizer(net, recipe)
     history = History()
@@ -285,7 +308,7 @@ def _stream_epochs(model: TabularModel, cache: _BlockCache, recipe: Recipe, entr
     n_val = len(cache.index["validation"])
     batches = sum(math.ceil(n / recipe.batch_size) for _, n in cache.index["train"])
     display = progress_callback(recipe.epochs, batches, verbose)
-    run.callbacks = _callbacks(recipe, n_val > 0) + ([display] if display else [])
+    run.callbacks = _callbacks(recipe, n_val > 0) + extra + ([display] if display else [])
     hooks = CallbackList(run.callbacks, run)
     hooks.on_train_begin({})
     for epoch in range(recipe.epochs):
@@ -416,8 +439,8 @@ def _block_scores(block: CsvBlock, index: int, spec: TableSpec, prep: dict[str, 
 
 def _on_cluster(model: TabularModel, blocks: list[CsvBlock], spec: TableSpec,
                 prep: dict[str, Any], recipe: Recipe, entropy: int, verbose: bool | int,
-                client: Any, shards: int | None, baseline: Any) -> tuple[
-                    History, list[SplitScores], list[str]]:
+                client: Any, shards: int | None, baseline: Any,
+                extra: list[Callback]) -> tuple[History, list[SplitScores], list[str]]:
     from descent.distributed.fit import DEFAULT_SHARDS
     from descent.distributed.fit import fit as distributed_fit
 
@@ -427,22 +450,24 @@ def _on_cluster(model: TabularModel, blocks: list[CsvBlock], spec: TableSpec,
         batch_size = CLUSTER_BATCH_SIZE
         notes.append(f"on the cluster each round takes a batch of {batch_size} rows (pass "
                      "--batch-size to choose)")
-    n_shards = shards or max(DEFAULT_SHARDS, len(client.scheduler_info()["workers"]))
+    workers = len(on_cluster(client, "before training", client.scheduler_info)["workers"])
+    n_shards = shards or max(DEFAULT_SHARDS, workers)
     net = model.network
     history = distributed_fit(
         net, TableShards(blocks, spec, prep), client=client, loss=recipe.loss or "mse",
         optimizer=make_optimizer(net, recipe), epochs=recipe.epochs, batch_size=batch_size,
-        callbacks=_callbacks(recipe, spec.val_fraction > 0), seed=entropy, verbose=verbose,
+        callbacks=_callbacks(recipe, spec.val_fraction > 0) + extra, seed=entropy,
+        verbose=verbose,
         shards=n_shards)
     # Score every block on the workers; the sums come back and add up in block order.
-    futures = client.map(_block_scores, blocks, range(len(blocks)), [spec] * len(blocks),
-                         [prep] * len(blocks), [model] * len(blocks),
-                         [baseline] * len(blocks),
+    where = "in the scoring pass, after training"
+    n = len(blocks)
+    futures = on_cluster(client, where, client.map, _block_scores, blocks, range(n),
+                         [spec] * n, [prep] * n, [model] * n, [baseline] * n,
                          key=[f"descent-score-{os.getpid()}-{time.time_ns()}-{i}"
-                              for i in range(len(blocks))])
-    results = client.gather(futures)
-    notes.append(f"trained on the cluster: {n_shards} shards over "
-                 f"{len(client.scheduler_info()['workers'])} workers")
+                              for i in range(n)])
+    results = on_cluster(client, where, client.gather, futures)
+    notes.append(f"trained on the cluster: {n_shards} shards over {workers} workers")
     scores = []
     for part in PARTS:
         total = ScoreSums(model.task)

@@ -10,7 +10,13 @@ from descent.errors import DescentError
 
 
 class ClusterError(DescentError, ConnectionError):
-    """The Dask scheduler (or every worker) is gone; the message says what was kept."""
+    """The Dask scheduler (or every worker) is gone; the message says what was kept.
+    `lost` is the message's first part, what was lost and where, for a caller that says
+    in its own words what it kept."""
+
+    def __init__(self, message: str, lost: str | None = None) -> None:
+        super().__init__(message)
+        self.lost = message if lost is None else lost
 
 
 LOCAL = re.compile(r"local(?::(\d+))?$")
@@ -48,6 +54,25 @@ def connect(cluster: str, *, processes: bool = True) -> Any:
     except (OSError, TimeoutError) as error:
         raise ClusterError(f"--cluster {text}: cannot reach the Dask scheduler ({error})"
                            ) from None
+
+
+def cluster_gone(client: Any) -> bool:
+    """Whether `client` has lost its scheduler (closed, or trying to reconnect)."""
+    return client.status != "running" or client.scheduler is None
+
+
+def on_cluster(client: Any, where: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """fn(*args, **kwargs), a call to the cluster; when it fails because the scheduler is
+    gone (whatever form the failure takes: a closed comm, a cancelled future), a
+    ClusterError "lost the Dask cluster <where> (...)"; the task's own errors as they are.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except Exception as error:
+        if cluster_gone(client):
+            raise ClusterError(f"lost the Dask cluster {where} ({type(error).__name__}: "
+                               f"{error})") from None
+        raise
 
 
 def close(client: Any) -> None:

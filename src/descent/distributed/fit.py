@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from descent.distributed.cluster import ClusterError
+from descent.distributed.cluster import ClusterError, cluster_gone
 from descent.distributed.shards import Shard, batch_rows
 from descent.distributed.sources import array_shards, csv_shards, is_csv_source, placement
 from descent.distributed.step import (
@@ -94,8 +94,8 @@ class _Cluster:
         note = (f"; the last checkpoint is kept: {', '.join(kept)}; continue with "
                 f"resume=<checkpoint>" if kept else "; no checkpoint was written (pass "
                 "callbacks=[ds.train.ModelCheckpoint(path)] to keep one)")
-        return ClusterError(f"lost the Dask cluster {where} ({type(error).__name__}: "
-                            f"{error}){note}")
+        lost = f"lost the Dask cluster {where} ({type(error).__name__}: {error})"
+        return ClusterError(lost + note, lost)
 
     def call(self, where: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -109,7 +109,7 @@ class _Cluster:
             raise
 
     def gone(self) -> bool:
-        return self.client.status != "running" or self.client.scheduler is None
+        return cluster_gone(self.client)
 
     def send(self, value: Any, name: str, where: str) -> Any:
         """A future of `value`, sent once to the scheduler as a task that returns it:

@@ -40,6 +40,7 @@ from descent.data.csv_reader import read_csv_header
 from descent.data.hints import hint
 from descent.data.schema import Schema, infer_schema
 from descent.data.table import CATEGORICAL, NUMERIC
+from descent.data.typed_block import read_typed_block
 from descent.distributed.medians import scan_block, top_counts
 from descent.errors import DataError
 from descent.tabular.table_training import split_rows
@@ -152,8 +153,7 @@ def read_block(block: CsvBlock, spec: TableSpec) -> Table:
     if spec.schema is None:
         return read_csv_block(block, delimiter=spec.delimiter, kinds=spec.kinds,
                               missing="error" if spec.missing == "error" else "keep")
-    text = read_csv_block(block, delimiter=spec.delimiter, kinds=spec.kinds, missing="keep")
-    return spec.schema.apply(text)
+    return read_typed_block(block, spec.schema, delimiter=spec.delimiter, kinds=spec.kinds)
 
 
 def block_parts(table: Table, spec: TableSpec, index: int,
@@ -181,7 +181,11 @@ def target_labels(table: Table, spec: TableSpec) -> np.ndarray | None:
 
 def summarize_block(block: CsvBlock, spec: TableSpec, index: int) -> Summary:
     """The statistics of one block's training rows (see the module doc)."""
-    table = read_block(block, spec)
+    return summarize_table(read_block(block, spec), spec, index)
+
+
+def summarize_table(table: Table, spec: TableSpec, index: int) -> Summary:
+    """`summarize_block` of block `index` already read (`read_block`)."""
     if spec.target not in table.values:
         raise DataError(f"{table.source}: no target column {spec.target!r}; the columns are "
                         f"{', '.join(map(repr, table.columns))}")
@@ -357,7 +361,12 @@ def first_block_spec(blocks: list[CsvBlock], target: str, task: str,
 def median_scan(block: CsvBlock, spec: TableSpec, index: int,
                 plan: list[tuple[str, int, int, bool]]) -> list[Counter]:
     """One block's part of a pass of `MedianFinder` (medians.py) over its training rows."""
-    table = read_block(block, spec)
+    return median_scan_table(read_block(block, spec), spec, index, plan)
+
+
+def median_scan_table(table: Table, spec: TableSpec, index: int,
+                      plan: list[tuple[str, int, int, bool]]) -> list[Counter]:
+    """`median_scan` of block `index` already read (`read_block`)."""
     train = table.take(block_parts(table, spec, index, target_labels(table, spec))["train"])
     return scan_block({name: train.values[name] for name in {p[0] for p in plan}}, plan)
 

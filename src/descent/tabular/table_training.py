@@ -239,9 +239,11 @@ def _fit_rows(typed: Table, target: str, task: str, recipe: Recipe, fit_rows: np
               val_rows: np.ndarray | None, *, features: list[str], missing: str,
               unknown: str, class_weight: str | None, seed: int | None,
               verbose: bool | int, epochs: int | None = None,
-              schema: Schema | None = None, classes: list | None = None) -> _Fit:
+              schema: Schema | None = None, classes: list | None = None,
+              members: int | None = None) -> _Fit:
     """Fit the encoder and scalers on `fit_rows`, then train (early stopping on `val_rows`
-    when given; exactly `epochs` epochs when `epochs` is given)."""
+    when given; exactly `epochs` epochs when `epochs` is given; `members`: at most that
+    many networks of the recipe's ensemble, see `train_network`)."""
     encoder = TableEncoder(target=target, features=features, task=task,
                            missing=missing, unknown=unknown, indicators=missing != "error")
     fit_part = _rows_of(typed, fit_rows)
@@ -274,7 +276,8 @@ def _fit_rows(typed: Table, target: str, task: str, recipe: Recipe, fit_rows: np
     trained = train_network(X_fit, y_fit if y_scaler is None else y_scaler.transform(y_fit),
                             recipe, task=task, n_outputs=n_out,
                             validation_data=validation, sample_weight=weights, seed=seed,
-                            verbose=verbose, epochs=epochs, stopping=epochs is None)
+                            verbose=verbose, epochs=epochs, stopping=epochs is None,
+                            members=members)
     seconds = time.perf_counter() - start
     model = TabularModel(trained.model, encoder, x_scaler, y_scaler, task,
                          recipe.loss or "mse", schema)
@@ -417,6 +420,11 @@ def train_table(
                                    class_weight=class_weight, schema=schema, classes=classes)
     early = recipe.early_stopping and val_fraction > 0
     rng = np.random.default_rng(seed)
+    # With a refit, an evaluated fit is kept only for its scores, its training length and
+    # its weight decay, which all come from its first network (the one the decay was
+    # chosen with): the other members of its ensemble would change none of what is saved,
+    # so they are not trained. Without one, the evaluated model is saved: all of it.
+    evaluated_members = 1 if refit else None
 
     fits: list[_Fit] = []
     scores: list[SplitScores] = []
@@ -446,7 +454,7 @@ def train_table(
                 k, fit_rows, val_rows = plan
                 return _fit_rows(typed, target, task, recipe, fit_rows, val_rows,
                                  seed=None if seed is None else seed + k, verbose=False,
-                                 **options)
+                                 members=evaluated_members, **options)
 
             fitted = list(fold_map(fit_fold, planned))
         for k, (train_rows, eval_rows) in enumerate(folds):
@@ -458,7 +466,7 @@ def train_table(
                     print(f"fold {k + 1} of {cv}", flush=True)
                 fit = _fit_rows(typed, target, task, recipe, fit_rows, val_rows,
                                 seed=None if seed is None else seed + k, verbose=verbose,
-                                **options)
+                                members=evaluated_members, **options)
             if fit.history.interrupted:  # Ctrl-C: stop here, not after every other fold
                 raise KeyboardInterrupt(f"interrupted during fold {k + 1} of {cv} of the "
                                         "cross-validation: nothing saved")
@@ -472,7 +480,7 @@ def train_table(
         method = "the held-out test part"
         fit = _fit_rows(typed, target, task, recipe, parts["train"],
                         parts["validation"] if early else None, seed=seed, verbose=verbose,
-                        **options)
+                        members=evaluated_members, **options)
         if fit.history.interrupted and not len(fit.history):
             raise KeyboardInterrupt("interrupted before the first epoch finished: nothing "
                                     "saved")
@@ -526,6 +534,12 @@ def train_table(
             print(f"refit on all {len(table)} rows for {refit_epochs} epochs", flush=True)
         final = _fit_rows(typed, target, task, recipe, np.arange(len(table)), None,
                           seed=seed, verbose=verbose, epochs=refit_epochs, **options)
+        saved = recipe.members(len(table))
+        if saved > 1 and (scores or evaluation_folds):
+            notes.append(f"the scores above are those of one network{' per fold' if cv else ''}"
+                         f" (the one the weight decay was chosen with); the saved model "
+                         f"averages {saved} networks refit on every row, which usually "
+                         "scores a little higher")
     if not data:
         data = PartData(final.model, typed, {"train": np.arange(len(typed))})
     seconds = sum(f.seconds for f in fits) + (final.seconds if refit else 0.0)

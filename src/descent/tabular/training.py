@@ -38,6 +38,9 @@ class Trained:
     validation_scores: list[float] = field(default_factory=list)
     member_histories: list[History] = field(default_factory=list)
     weight_decay: float | None = None
+    #: whether `history.notes` holds the learning notes (a stacked fit adds them only to
+    #: the networks whose history is shown: `_noted`)
+    noted: bool = True
 
 
 class ValidationScore(Callback):
@@ -82,6 +85,7 @@ def train_network(
     epochs: int | None = None,
     stopping: bool = True,
     augment: Any = None,
+    members: int | None = None,
 ) -> Trained:
     """Train the recipe's network on standardized X (N, d) and y; returns `Trained`.
 
@@ -95,7 +99,11 @@ def train_network(
     (`descent.tabular.ensemble`); a given or continued one trains as the single network it
     is. The networks of one call (the weight-decay candidates, the members) train together
     as one stacked network where `descent.train.stacked` covers the recipe, with the
-    results of training each alone (to float rounding).
+    results of training each alone (to float rounding). `members` trains only that many
+    of them (1: the first, the one the weight decay was chosen with), for a fit whose
+    model is not kept, only scored and asked for its training length (`train_table`
+    refits the whole ensemble afterwards); the memory check still counts the whole
+    ensemble, so a recipe too large for memory stops before any training.
 
     >>> import numpy as np
     >>> X = np.linspace(-1, 1, 40).reshape(-1, 1); y = 2 * X[:, 0]
@@ -112,6 +120,8 @@ def train_network(
                              np.dtype(np.float64).itemsize, recipe.names,
                              networks=max(k, candidates),
                              why="ensemble" if k >= candidates else "weight_decay")
+    if members is not None:
+        k = min(k, members)
     seeds = _member_seeds(seed, k)
     first: Trained | None = None
     many = dict(X=X, y=y, recipe=recipe, task=task, n_outputs=n_outputs,
@@ -126,7 +136,7 @@ def train_network(
                                           f"of {len(WEIGHT_DECAYS)})", **many)
             best = int(np.argmin([min(t.history["val_loss"]) for t in tries]))
             recipe = replace(recipe, weight_decay=WEIGHT_DECAYS[best])
-            first = tries[best]
+            first = _noted(tries[best], X, y, recipe)
             if k == 1:
                 return first
     if model is None and k > 1:
@@ -138,6 +148,7 @@ def train_network(
                             lambda i: f"while training network {done + i + 1} of {k} of the "
                                       "ensemble", **{**many, "recipe": recipe})
         merged = merge_networks([r.model for r in runs])
+        _noted(runs[0], X, y, recipe)
         return Trained(merged, make_optimizer(merged, recipe), runs[0].history,
                        runs[0].validation_scores, [r.history for r in runs],
                        recipe.weight_decay)
@@ -170,6 +181,14 @@ def train_network(
                    [history], recipe.weight_decay)
 
 
+def _noted(run: Trained, X: np.ndarray, y: np.ndarray, recipe: Recipe) -> Trained:
+    """`run` with its learning notes in its History (added now if its fit left them out)."""
+    if not run.noted:
+        _add_notes(run.model, run.optimizer, run.history, X, y, recipe)
+        run.noted = True
+    return run
+
+
 def _add_notes(model: Module, optimizer: Optimizer, history: History, X: np.ndarray,
                y: np.ndarray, recipe: Recipe) -> None:
     """Why it may have learned nothing, where the network shows it (a probe batch: cheap)."""
@@ -196,8 +215,9 @@ def _train_many(specs: list[tuple[int | None, float | None, bool | int]],
                 stopping: bool) -> list[Trained]:
     """One single network per (seed, weight decay, verbose) in `specs`, each as
     `train_network` trains it alone: all at once through `descent.train.stacked` where it
-    covers them (same results to float rounding), else one after another. Ctrl-C stops
-    them all (KeyboardInterrupt naming `where(i)`)."""
+    covers them (same results to float rounding; the learning notes are then left for
+    `_noted` to add where a History is shown), else one after another. Ctrl-C stops them
+    all (KeyboardInterrupt naming `where(i)`)."""
     runs = _train_stacked(specs, X, y, recipe, task, n_outputs, validation_data, epochs,
                           stopping) if STACKED and len(specs) > 1 and sample_weight is None \
         else None
@@ -254,13 +274,12 @@ def _train_stacked(specs: list[tuple[int | None, float | None, bool | int]], X: 
                        restore_best_weights=restore, score=score, verbose=specs[0][2])
     if runs is None:
         return None
-    out = []
-    for (_, decay, _), model, optimizer, run in zip(specs, models, optimizers, runs,
-                                                   strict=True):
-        _add_notes(model, optimizer, run.history, X, y, recipe)
-        out.append(Trained(model, optimizer, run.history, run.scores if score else [],
-                           [run.history], decay))
-    return out
+    # The learning notes (a probe of each network) are added by the caller to the
+    # networks whose History it shows: `_noted`.
+    return [Trained(model, optimizer, run.history, run.scores if score else [],
+                    [run.history], decay, noted=False)
+            for (_, decay, _), model, optimizer, run in zip(specs, models, optimizers, runs,
+                                                           strict=True)]
 
 
 def _member_seeds(seed: int | None, k: int) -> list[int | None]:
