@@ -126,7 +126,9 @@ class Chooser:
     is no longer below the time alone, and the time alone is measured again every
     `every` runs. One run of two threads slower than `abandon` times the time alone ends
     a trial (or their use) at once: measured with one `yes` running beside an A32 fit,
-    two threads took 3-15 ms a step against 0.5 alone.
+    two threads took 12-38 ms a step against 0.5 alone (a part waits for a thread the
+    scheduler has not run), where the noise of a quiet machine stays under 2x (a first
+    step on two threads: 1.6x, the other thread waking and the caches filling).
 
     >>> c = Chooser(2, probe=3, settle=0)
     >>> for _ in range(12):  # the second core free: two threads halve a run
@@ -136,8 +138,8 @@ class Chooser:
     """
 
     def __init__(self, most: int, probe: int = 3, settle: int = 1, margin: float = 0.85,
-                 every: int = 64, first_gap: int = 8, longest: int = 512,
-                 abandon: float = 1.5) -> None:
+                 every: int = 64, first_gap: int = 8, longest: int = 256,
+                 abandon: float = 4.0) -> None:
         self.most, self.probe, self.settle, self.margin = most, probe, settle, margin
         self.abandon = abandon
         self.every, self.first_gap, self.longest = every, first_gap, longest
