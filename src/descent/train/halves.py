@@ -138,7 +138,7 @@ class Chooser:
     """
 
     def __init__(self, most: int, probe: int = 3, settle: int = 1, margin: float = 0.85,
-                 every: int = 64, first_gap: int = 8, longest: int = 256,
+                 every: int = 256, first_gap: int = 8, longest: int = 256,
                  abandon: float = 4.0) -> None:
         self.most, self.probe, self.settle, self.margin = most, probe, settle, margin
         self.abandon = abandon
