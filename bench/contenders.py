@@ -92,36 +92,41 @@ class Runner:
 
 # ---- descent ----------------------------------------------------------------------------------
 
+def load_kernels(sc: Scenario) -> None:
+    """Load the compiled kernels `ds.fit` would pick for this scenario's network (library
+    code, as JAX compiles outside the timed calls); also called before memory is traced."""
+    # Load numba's compiled kernel now (as JAX compiles outside the timed calls):
+    # fit then picks it by itself for small networks (descent.train.jit).
+    try:
+        from descent.train import jit
+    except ImportError:  # descent-baseline: a checkout from before the jit path
+        jit = None
+    work = sc.batch_size * sum(i * o for i, o in itertools.pairwise(sc.sizes))
+    if jit is not None and work <= jit.SMALL_WORK:  # where fit would take it
+        jit.warm_up(F32)
+    # Likewise the spinning helpers of big split products (descent.train.spin),
+    # which a long enough fit loads by itself.
+    try:
+        from descent.train import spin
+    except ImportError:  # descent-baseline: a checkout from before them
+        spin = None
+    if spin is not None and work > jit.SMALL_WORK:
+        spin.load_loops()
+    # And the two-core halves kernel of big networks (descent.train.halves).
+    try:
+        from descent.train import halves
+    except ImportError:  # descent-baseline: a checkout from before it
+        halves = None
+    if halves is not None and work > jit.SMALL_WORK:
+        halves.warm_up(F32)
+
 class Descent(Runner):
     def __init__(self, sc: Scenario, X: np.ndarray, y: np.ndarray, compiled: bool = True):
         import descent as ds
 
         self.ds, self.sc, self.X, self.y, self.compiled = ds, sc, X, y, compiled
         if compiled:
-            # Load numba's compiled kernel now (as JAX compiles outside the timed calls):
-            # fit then picks it by itself for small networks (descent.train.jit).
-            try:
-                from descent.train import jit
-            except ImportError:  # descent-baseline: a checkout from before the jit path
-                jit = None
-            work = sc.batch_size * sum(i * o for i, o in itertools.pairwise(sc.sizes))
-            if jit is not None and work <= jit.SMALL_WORK:  # where fit would take it
-                jit.warm_up(F32)
-            # Likewise the spinning helpers of big split products (descent.train.spin),
-            # which a long enough fit loads by itself.
-            try:
-                from descent.train import spin
-            except ImportError:  # descent-baseline: a checkout from before them
-                spin = None
-            if spin is not None and work > jit.SMALL_WORK:
-                spin.load_loops()
-            # And the two-core halves kernel of big networks (descent.train.halves).
-            try:
-                from descent.train import halves
-            except ImportError:  # descent-baseline: a checkout from before it
-                halves = None
-            if halves is not None and work > jit.SMALL_WORK:
-                halves.warm_up(F32)
+            load_kernels(sc)
         self.net = ds.nn.MLP(list(sc.sizes), activation=sc.activation, seed=0, dtype=F32)
         self.opt = ds.optim.SGD(self.net.parameters(), lr=sc.lr)
 
