@@ -68,12 +68,15 @@ def _layout(X: np.ndarray, layout: str) -> np.ndarray:
 
 
 def _train(compiled, sizes, activation, loss, out_act, make_opt, dtype, n, batch_size,
-           layout, epochs=2, seed=0):
+           layout, epochs=2, seed=0, nudge=False):
     rng = np.random.default_rng(seed)
     X = _layout(rng.standard_normal((n, sizes[0])).astype(dtype), layout)
     y = _targets(loss, rng, n, sizes[-1], dtype)
     net = ds.nn.MLP(list(sizes), activation=activation, output_activation=out_act, seed=1,
                     dtype=dtype)
+    if nudge:  # every starting weight one ulp up: how much does rounding alone move a run?
+        for p in net.parameters():
+            p.data[...] = np.nextafter(p.data, np.inf).astype(dtype)
     opt = make_opt(net.parameters())
     h = ds.fit(net, X, y, loss=loss.split()[0], optimizer=opt, epochs=epochs,
                batch_size=batch_size, seed=2, verbose=False, compiled=compiled)
@@ -108,6 +111,27 @@ def _float32_whole_fit_is_comparable(case) -> bool:
     return steps <= FLOAT32_STEPS and case["make_opt"] not in ADAPTIVE
 
 
+def _close(a: np.ndarray, b: np.ndarray, tol: dict) -> bool:
+    # plus tol of the layer's largest weight: a small entry carries the rounding of the
+    # large ones it was computed from
+    scale = tol["rtol"] * float(np.abs(b).max()) + tol["atol"]
+    return bool(np.all(np.abs(a - b) <= tol["rtol"] * np.abs(b) + scale))
+
+
+def _train_or_diverge(compiled, case, nudge=False):
+    try:
+        return _train(compiled, **case, nudge=nudge), False
+    except DivergenceError:
+        return (None, None, None), True
+
+
+# Two cases found by the CI profile that the engine cannot decide against itself: weights
+# grown to ~30 by one-row steps (scaled tanh), and a run on the edge of divergence.
+@example(case=dict(sizes=[25, 30, 31], activation="scaled_tanh", loss="quadratic",
+                   out_act=None, make_opt=OPTIMIZERS[0], dtype=np.float32, n=14, batch_size=1,
+                   layout="C"))
+@example(case=dict(sizes=[16, 1, 10], activation="relu", loss="quadratic", out_act=None,
+                   make_opt=OPTIMIZERS[0], dtype=np.float32, n=11, batch_size=1, layout="C"))
 # The refuting case of the module doc, now within the stated rule's reach (76 steps: out).
 @example(case=dict(sizes=[1, 1, 39, 32], activation="tanh", loss="quadratic", out_act=None,
                    make_opt=OPTIMIZERS[0], dtype=np.float32, n=20, batch_size=1, layout="C"))
@@ -116,15 +140,27 @@ def _float32_whole_fit_is_comparable(case) -> bool:
 def test_jit_matches_the_engine(case):
     if case["dtype"] == np.float32:
         assume(_float32_whole_fit_is_comparable(case))
-    net_j, h_j, opt_j = _train("jit", **case)
-    net_e, h_e, opt_e = _train(False, **case)
+    (net_j, h_j, opt_j), jit_diverged = _train_or_diverge("jit", case)
+    (net_e, h_e, opt_e), diverged = _train_or_diverge(False, case)
     tol = TOL[case["dtype"]]
+    # Near divergence (one-row steps, weights grown large) the dynamics amplify rounding:
+    # the engine's own float32 run then ends past the tolerance from its float64 twin (0.49
+    # in a weight of 126 in the first example above, where the kernel was 0.14 from it), and
+    # one ulp more in every starting weight carries a float64 run over the edge. Such a case
+    # cannot tell a bug from rounding and is set aside, as in test_fastpath_properties.py;
+    # well-conditioned cases are compared.
+    if case["dtype"] == np.float32:
+        (net_t, _, _), twin_diverged = _train_or_diverge(False, {**case, "dtype": np.float64})
+    else:
+        (net_t, _, _), twin_diverged = _train_or_diverge(False, case, nudge=True)
+    assume(twin_diverged == diverged)
+    assume(diverged or all(_close(r.data, q.data, tol) for q, r in zip(
+        net_t.parameters(), net_e.parameters(), strict=True)))
+    assert jit_diverged == diverged  # both stop, or neither
+    assume(not diverged)  # a run that blew up has nothing left to compare
     for (name, a), (_, b) in zip(net_j.named_parameters(), net_e.named_parameters(),
                                  strict=True):
-        # plus tol of the layer's largest weight: a small entry carries the rounding of
-        # the large ones it was computed from
-        scale = tol["rtol"] * float(np.abs(b.data).max()) + tol["atol"]
-        np.testing.assert_allclose(a.data, b.data, err_msg=name, rtol=tol["rtol"], atol=scale)
+        assert _close(a.data, b.data, tol), (name, a.data, b.data)
         assert a.data.dtype == case["dtype"]
     np.testing.assert_allclose(h_j["loss"], h_e["loss"], **tol)
     assert opt_j.step_count == opt_e.step_count
