@@ -547,6 +547,19 @@ def test_fit_compiled_equals_fit_on_the_engine(case, rows, batch_size, epochs, l
                                    atol=tol * 1e-3)
 
 
+def _seeded_fit(case, X, y, lr, epochs, batch_size, **fit_options):
+    """(losses, weights) of a seeded fit of the case's network; a divergence's message
+    stands in for the losses, so two runs that stop alike compare equal."""
+    net = build(case.arch)
+    try:
+        losses = ds.fit(net, X, y, loss=case.loss, optimizer=case.optimizer, lr=lr,
+                        epochs=epochs, batch_size=batch_size, seed=case.arch.seed,
+                        verbose=False, **fit_options)["loss"]
+    except DivergenceError as error:
+        losses = [str(error)]
+    return losses, [p.data.copy() for p in net.parameters()]
+
+
 @PROPERTY
 @given(case=fit_cases(), rows=st.integers(1, 90),
        batch_size=st.one_of(st.just(1), st.integers(2, 9).map(lambda i: 2 * i + 1),
@@ -566,16 +579,8 @@ def test_split_blocks_give_the_same_bits_whoever_computes_them(case, rows, batch
     for engine in ("spin", "python", "alone"):
         with pytest.MonkeyPatch.context() as mp:
             split_blocks(mp, engine)
-            net = build(arch)
-            try:
-                h = ds.fit(net, lay_out(X, layout), y, loss=case.loss,
-                           optimizer=case.optimizer, lr=lr, epochs=epochs,
-                           batch_size=batch_size, seed=arch.seed, verbose=False,
-                           compiled="numpy")
-                losses = h["loss"]
-            except DivergenceError as error:
-                losses = [str(error)]
-        runs.append((losses, [p.data.copy() for p in net.parameters()]))
+            runs.append(_seeded_fit(case, lay_out(X, layout), y, lr, epochs, batch_size,
+                                    compiled="numpy"))
     for losses, weights in runs[1:]:
         assert losses == runs[0][0]
         for w, w0 in zip(weights, runs[0][1], strict=True):
@@ -592,7 +597,7 @@ def test_halves_give_the_same_bits_on_one_thread_or_two(case, rows, batch_size, 
                                                         layout, lr):
     """A fit through the halves kernel ends with the same weights and losses, bit for
     bit, whether the caller computed both halves alone or two threads shared them: so
-    the timing choice between them (split.Chooser) never shows in a seeded run."""
+    the timing choice between them (halves.Chooser) never shows in a seeded run."""
     arch = case.arch
     rng = np.random.default_rng(arch.seed + 7)
     X = rng.standard_normal((rows, arch.widths[0])).astype(arch.dtype)
@@ -601,17 +606,9 @@ def test_halves_give_the_same_bits_on_one_thread_or_two(case, rows, batch_size, 
     for workers in (1, 2):
         with pytest.MonkeyPatch.context() as mp:
             calls = halves_path(mp, workers)
-            net = build(arch)
-            try:
-                h = ds.fit(net, lay_out(X, layout), y, loss=case.loss,
-                           optimizer=case.optimizer, lr=lr, epochs=epochs,
-                           batch_size=batch_size, seed=arch.seed, verbose=False)
-                losses = h["loss"]
-            except DivergenceError as error:
-                losses = [str(error)]
+            runs.append(_seeded_fit(case, lay_out(X, layout), y, lr, epochs, batch_size))
         if case.optimizer != "rmsprop":  # (a rule the kernels do not know: the plan)
             assert calls and set(calls) == {min(workers, halves.threads_allowed(2))}
-        runs.append((losses, [p.data.copy() for p in net.parameters()]))
     assert runs[1][0] == runs[0][0]
     for w, w0 in zip(runs[1][1], runs[0][1], strict=True):
         np.testing.assert_array_equal(w, w0)

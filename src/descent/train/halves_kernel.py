@@ -31,7 +31,14 @@ from numba import njit, prange, types
 from numba.extending import intrinsic
 
 from descent.train import gemm
-from descent.train.jit_kernel import _FLAGS, _activate, _output_delta, _times_derivative, _update
+from descent.train.jit_kernel import (
+    _FLAGS,
+    _activate,
+    _gather,
+    _output_delta,
+    _times_derivative,
+    _update,
+)
 
 _, _, _WIDE = gemm.functions() or (0, 0, True)
 ROW_MAJOR, NO_TRANS, TRANS = gemm.ROW_MAJOR, gemm.NO_TRANS, gemm.TRANS
@@ -86,10 +93,7 @@ def _rows_part(X, y_rows, y_labels, rows, r0, r1, m, w, layout, loss, xb, acts, 
     n_in = layout[0, 1]
     h = r1 - r0
     x = xb[:m * n_in].reshape((m, n_in))
-    for r in range(r0, r1):
-        src = rows[r]
-        for i in range(n_in):
-            x[r, i] = X[src, i]
+    _gather(X, rows, x, r0, r1)
     base = 0
     a_in = x
     for l in range(L):

@@ -65,6 +65,16 @@ def _tanh32(v):
     return v if abs(v) < _TINY else x * p / q
 
 
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FLAGS, inline="always")
+def _gather(X, rows, x, r0, r1):
+    """x[r] = X[rows[r]] for r in [r0, r1): a batch's rows, gathered into a contiguous block
+    (whatever X's layout), one part of it at a time in the two-core kernel."""
+    for r in range(r0, r1):
+        src = rows[r]
+        for i in range(X.shape[1]):
+            x[r, i] = X[src, i]
+
+
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=_FLAGS)
 def _activate(z, m, width, code, single):
     """z[:m, :width] = f(z) in place; `single`: float32, where tanh is the rational
@@ -237,10 +247,7 @@ def train_batches(X, y_rows, y_labels, order, batch_size, first, last, w, g, lay
         m = min(batch_size, n - start)
         rows = order[start:start + m]
         x = xb[:m * n_in].reshape((m, n_in))
-        for r in range(m):  # the batch's rows, gathered into a contiguous block
-            src = rows[r]
-            for i in range(n_in):
-                x[r, i] = X[src, i]
+        _gather(X, rows, x, 0, m)
         # forward: a_{l-1} -> z_l -> a_l, each layer's a in its own slice of `acts`
         base = 0
         a_in = x
