@@ -39,16 +39,18 @@ def test_a_full_disk_leaves_the_old_picture_and_names_the_path(tmp_path, monkeyp
 
 
 def test_train_plots_on_a_full_disk_is_one_line_naming_the_file(tmp_path, monkeypatch):
-    import descent.cli.plots as plots_cli
+    # `descent train` imports the plotting helpers when --plots asks for them (not at
+    # start), so the patch goes where they live.
+    import descent.explain.training_plots as training_plots
 
     plots = tmp_path / "plots"
-    real = plots_cli.save_figure
+    real = training_plots.save_figure
 
     def full_disk_for_plots(fig, path, *args):
         _disk_full(monkeypatch)  # the model is saved; the disk fills up on the pictures
         return real(fig, path, *args)
 
-    monkeypatch.setattr(plots_cli, "save_figure", full_disk_for_plots)
+    monkeypatch.setattr(training_plots, "save_figure", full_disk_for_plots)
     result = run("train", *QUICK, "--out", tmp_path / "m.safetensors", "--plots", plots)
     assert result.exit_code == 2, result.output
     assert result.stderr.strip() == (f"error: could not save {plots / 'loss.png'}: no space "

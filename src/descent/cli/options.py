@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 # The recipe's settings as the `descent train` options call them, for error messages.
 CLI_NAMES = {
@@ -12,6 +13,25 @@ CLI_NAMES = {
     "validation_fraction": "--val-fraction", "patience": "--patience", "tol": "--tol",
     "output_activation": "--output-activation", "ensemble": "--ensemble",
 }
+
+# The `descent train` options that apply to pictures only (refused on a CSV table).
+PICTURE_ONLY = {"images": "--images", "size": "--size", "skip_bad": "--skip-bad",
+                "augment": "--no-augment"}
+
+
+def given(ctx: Any, name: str) -> bool:
+    """Whether the user typed option `name` (rather than leaving its default)."""
+    source = ctx.get_parameter_source(name)
+    # typer carries its own copy of click, so compare the source by name, not identity
+    return source is not None and source.name == "COMMANDLINE"
+
+
+def refuse_picture_options(ctx: Any) -> None:
+    """A CSV run with a picture-only option: one line naming it."""
+    for name, flag in PICTURE_ONLY.items():
+        if given(ctx, name):
+            raise ValueError(f"{flag} applies to pictures (a folder of images or --images), "
+                             "not to a CSV table")
 
 
 def check_fractions(val_fraction: float, test_fraction: float, what: str) -> None:

@@ -13,12 +13,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from descent.explain.training_plots import (
-    plot_decision_boundary,
-    plot_loss,
-    plot_predicted_vs_actual,
-    save_figure,
-)
 from descent.tabular.table_training import TrainResult
 from descent.train import predict_array
 
@@ -85,6 +79,15 @@ def write_training_plots(result: TrainResult, folder: str | os.PathLike[str]) ->
     The prediction plots use the test rows (the validation rows, or the training rows, when
     there is no test part).
     """
+    # Imported here, not at the top: `descent train` reads PLOT_FILES on every run, and
+    # descent.explain (with its plotting helpers) is only wanted when --plots is given.
+    from descent.explain.training_plots import (
+        plot_decision_boundary,
+        plot_loss,
+        plot_predicted_vs_actual,
+        save_figure,
+    )
+
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     written = [save_figure(plot_loss(result.history, title="Loss per epoch (standardized "

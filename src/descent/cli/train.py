@@ -21,9 +21,11 @@ from descent.cli.options import (
     Task,
     Unknown,
     check_fractions,
+    given,
     parse_delimiter,
     parse_names,
     parse_widths,
+    refuse_picture_options,
 )
 from descent.cli.outputs import check_outputs
 from descent.cli.plots import PLOT_FILES
@@ -263,9 +265,10 @@ def train(
     console = Console(soft_wrap=True, highlight=False)  # whole lines in logs and pipes
     locals_ = dict(locals())  # the options as given, for the checks of --stream/--cluster
     with user_errors(), command_line():
-        from descent.cli.train_images import given, refuse_picture_options, train_pictures
-
         if images or (csv is not None and csv.is_dir()):
+            # Imported here: a CSV run does not need the picture code.
+            from descent.cli.train_images import train_pictures
+
             train_pictures(ctx, csv, dict(locals()))
             return
         refuse_picture_options(ctx)

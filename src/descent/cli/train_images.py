@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 import descent
-from descent.cli.options import CLI_NAMES, check_fractions
+from descent.cli.options import CLI_NAMES, check_fractions, given, refuse_picture_options
 from descent.cli.scores_table import number, scores_table
 from descent.data import load_cats_dogs, read_image_folder
 from descent.data.image_set import ImageSet
@@ -41,24 +41,7 @@ TABLE_ONLY = {name: "--" + name.replace("_", "-") for name in (
     "target", "features", "task", "delimiter", "categorical", "numeric", "date", "exclude",
     "hidden", "activation", "output_activation", "ensemble", "loss", "cv", "refit",
     "class_weight", "missing", "unknown", "cluster", "stream")}
-PICTURE_ONLY = {"images": "--images", "size": "--size", "skip_bad": "--skip-bad",
-                "augment": "--no-augment"}
 PLOT_FILES = ("loss.png", "confusion.png", "misclassified.png", "filters.png")
-
-
-def given(ctx: Any, name: str) -> bool:
-    """Whether the user typed option `name` (rather than leaving its default)."""
-    source = ctx.get_parameter_source(name)
-    # typer carries its own copy of click, so compare the source by name, not identity
-    return source is not None and source.name == "COMMANDLINE"
-
-
-def refuse_picture_options(ctx: Any) -> None:
-    """A CSV run with a picture-only option: one line naming it."""
-    for name, flag in PICTURE_ONLY.items():
-        if given(ctx, name):
-            raise ValueError(f"{flag} applies to pictures (a folder of images or --images), "
-                             "not to a CSV table")
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:

@@ -6,80 +6,63 @@ convolution weight.
 `descent.minimize` is `descent.explain.minimize`.
 """
 
-from descent.explain import minimize
-from descent.explain.attributions import (
-    IntegratedGradients,
-    input_gradient,
-    integrated_gradients,
-    saliency,
-    smoothgrad,
-)
-from descent.explain.chain import ChainRule, Factor, chain_rule, resolve_parameter
-from descent.explain.collapse import (
-    CollapseDemo,
-    best_linear_fit,
-    collapse_linear,
-    linear_collapse_demo,
-)
-from descent.explain.convolution import (
-    ConvWeightChain,
-    GradCam,
-    conv_chain_text,
-    conv_weight_chain,
-    feature_maps,
-    first_filters,
-    grad_cam,
-    layer_chain,
-)
-from descent.explain.deltas import (
-    Deltas,
-    DenseLayer,
-    TwoNodeExplanation,
-    activation_derivative,
-    activation_vjp,
-    backprop_deltas,
-    dense_layers,
-    engine_gradients,
-    explain_two_node,
-    loss_gradient,
-    two_node_network,
-)
-from descent.explain.descent_plots import plot_descent
-from descent.explain.diagnostics import Diagnostics, learning_notes, saturated_fraction
-from descent.explain.formula import Formula, parse_formula
-from descent.explain.graph import GraphvizNotFoundError, graph_nodes, to_dot, to_svg
-from descent.explain.minimize import (
-    Comparison,
-    MinimizeResult,
-    compare,
-    format_table,
-    gradient_descent,
-    grid_search,
-    newton,
-)
-from descent.explain.picture_plots import (
-    plot_explanation,
-    plot_feature_maps,
-    plot_filters,
-    plot_misclassified,
-)
-from descent.explain.tables import (
-    chain_text,
-    deltas_text,
-    print_chain,
-    print_two_node,
-    render_chain,
-    render_deltas,
-    render_two_node,
-    two_node_text,
-)
-from descent.explain.training_plots import (
-    plot_decision_boundary,
-    plot_gradient_norms,
-    plot_loss,
-    plot_predicted_vs_actual,
-    save_figure,
-)
+import importlib
+
+# Each name is imported from its module on first use (`descent.explain.learning_notes`,
+# `from descent.explain import plot_loss`), not all at once: training asks for its learning
+# notes on every run and should not pay for importing the chain rule, Grad-CAM and the plots.
+#: module in descent.explain -> the names taken from it.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "attributions": (
+        "IntegratedGradients", "input_gradient", "integrated_gradients", "saliency", "smoothgrad",
+    ),
+    "chain": ("ChainRule", "Factor", "chain_rule", "resolve_parameter"),
+    "collapse": ("CollapseDemo", "best_linear_fit", "collapse_linear", "linear_collapse_demo"),
+    "convolution": (
+        "ConvWeightChain", "GradCam", "conv_chain_text", "conv_weight_chain", "feature_maps",
+        "first_filters", "grad_cam", "layer_chain",
+    ),
+    "deltas": (
+        "Deltas", "DenseLayer", "TwoNodeExplanation", "activation_derivative", "activation_vjp",
+        "backprop_deltas", "dense_layers", "engine_gradients", "explain_two_node",
+        "loss_gradient", "two_node_network",
+    ),
+    "descent_plots": ("plot_descent",),
+    "diagnostics": ("Diagnostics", "learning_notes", "saturated_fraction"),
+    "formula": ("Formula", "parse_formula"),
+    "graph": ("GraphvizNotFoundError", "graph_nodes", "to_dot", "to_svg"),
+    "minimize": (
+        "Comparison", "MinimizeResult", "compare", "format_table", "gradient_descent",
+        "grid_search", "newton",
+    ),
+    "picture_plots": (
+        "plot_explanation", "plot_feature_maps", "plot_filters", "plot_misclassified",
+    ),
+    "tables": (
+        "chain_text", "deltas_text", "print_chain", "print_two_node", "render_chain",
+        "render_deltas", "render_two_node", "two_node_text",
+    ),
+    "training_plots": (
+        "plot_decision_boundary", "plot_gradient_norms", "plot_loss", "plot_predicted_vs_actual",
+        "save_figure",
+    ),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str) -> object:
+    if name == "minimize":  # the module itself: `ds.minimize.gradient_descent(...)`
+        return importlib.import_module("descent.explain.minimize")
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"descent.explain.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'descent.explain' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "ConvWeightChain", "GradCam", "IntegratedGradients", "conv_chain_text", "conv_weight_chain",
