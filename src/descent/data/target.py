@@ -97,7 +97,7 @@ def infer_task(values: Sequence[Any] | np.ndarray) -> str:
 def _json_label(v: Any) -> Label:
     """A label as JSON can hold it: str, int for whole numbers, else float."""
     x = _as_number(v)
-    if x is None:
+    if x is None or not math.isfinite(x):  # "inf" as a class is a word: JSON has no inf
         return str(v)
     if x == int(x) and abs(x) < 2**53:
         return int(x)
