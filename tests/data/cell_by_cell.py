@@ -12,7 +12,13 @@ from datetime import datetime
 import numpy as np
 
 from descent.data.cells import (
-    TRUE_WORDS, FALSE_WORDS, is_missing, looks_numeric, number_problem, parse_number,
+    FALSE_WORDS,
+    TRUE_WORDS,
+    format_number,
+    is_missing,
+    looks_numeric,
+    number_problem,
+    parse_number,
     yes_no_value,
 )
 from descent.data.columns import _LONGEST_TOKEN
@@ -20,15 +26,36 @@ from descent.data.encoding import ColumnEncoding
 from descent.data.hints import hint
 from descent.data.lookup import CategoryLookup
 from descent.data.schema import (
-    _CURRENCY_CODES, _DATEISH, _DECORATED, _EPOCH, _ID_NAME, _LEADING_ZERO, _PLAIN,
-    _SEPARATORS, CATEGORY, DATE, DATE_FORMATS, DATE_PARTS, FLOAT32_MAX, IDENTIFIER,
-    LEFT_OUT, MAX_CATEGORIES, MIN_ID_ROWS, NUMBER, NUMBER_SHARE, TEXT, YES_NO, ColumnSchema,
-    NumberFormat, _format_example, _spellings, category_key,
+    _CURRENCY_CODES,
+    _DATEISH,
+    _DECORATED,
+    _EPOCH,
+    _ID_NAME,
+    _LEADING_ZERO,
+    _PLAIN,
+    _SEPARATORS,
+    CATEGORY,
+    DATE,
+    DATE_FORMATS,
+    DATE_PARTS,
+    FLOAT32_MAX,
+    IDENTIFIER,
+    LEFT_OUT,
+    MAX_CATEGORIES,
+    MIN_ID_ROWS,
+    NUMBER,
+    NUMBER_SHARE,
+    TEXT,
+    YES_NO,
+    ColumnSchema,
+    NumberFormat,
+    _format_example,
+    _spellings,
+    category_key,
 )
 from descent.data.table import NUMERIC, Table
 from descent.data.target import MAX_AUTO_CLASSES, _as_number, _json_label, _short
 from descent.errors import DataError
-from descent.data.cells import format_number
 
 
 def text_cells(cells):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from descent.data import TableEncoder
@@ -48,7 +48,8 @@ POOLS = {
     "decorated": ["1,234", "26,000", "$1,200.50", "$950", "12.5%", "-3%", "1.234,5",
                   "1 234,5", "€3", "4 USD", "1'000.5", "$-2", "1,23", "1,2345"],
     "dates": ["2024-03-01", "2023-12-24", "2024-02-30", "01/03/2024", "3/1/2024",
-              "1 Mar 2024", "20240301", "2024-13-01", "01.03.2024", "Mar 1, 2024"],
+              "1 Mar 2024", "20240301", "2024-13-01", "01.03.2024", "Mar 1, 2024",
+              "2024-03-01 12:30:00", "2024-03-02 06:00:00", "2024-03-02 6:00"],
 }
 
 
@@ -104,7 +105,9 @@ FAST = settings(max_examples=150, deadline=None,
 
 @FAST
 @given(st.lists(st.one_of(st.sampled_from(MISSING), st.sampled_from(POOLS["words"]),
-                          st.sampled_from([" NA", "na ", "  ", " ? ", "nA", " none ", "NAN"])),
+                          st.sampled_from([" NA", "na ", "  ", " ? ", "nA", " none ", "NAN",
+                                           "   n/a   ", "\tNULL  ", " red ",
+                                           "   n/a", "#N/A   "])),
                 max_size=30))
 def test_text_cells_blank_the_same_missing_tokens(cells):
     _same(text_cells(cells), ref.text_cells(cells))
@@ -112,6 +115,8 @@ def test_text_cells_blank_the_same_missing_tokens(cells):
 
 @FAST
 @given(columns(), st.booleans(), st.sampled_from([None, *SCHEMA_KINDS]))
+@example(["$950"] * 8 + ["12.5%", "-3%"], False, None)  # the most cells, not the most texts
+@example(["2024-03-01 12:30:00", "2024-03-02 06:00:00", "NA"], False, None)
 def test_a_column_gets_the_same_kind_and_typed_values(cells, is_target, force):
     name = "zip_code" if len(cells) % 3 == 0 else "value"  # names that look like ids, or not
     column = ref.text_cells(cells)
