@@ -546,8 +546,10 @@ def _spellings(present: list[str]) -> tuple[str, ...]:
 def _present_texts(cells: Sequence[Any]) -> list[str]:
     """The cells that are not missing (None or NaN), as text (a number by `format_number`),
     in row order."""
-    kinds = {type(c) for c in dict.fromkeys(cells)}
-    if kinds <= {str, type(None)}:  # a column read as text: only the gaps to drop
+    distinct = dict.fromkeys(cells)
+    if {type(c) for c in distinct} <= {str, type(None)}:  # a column read as text
+        if None not in distinct:
+            return cells.tolist() if isinstance(cells, np.ndarray) else list(cells)
         return [c for c in cells if c is not None]
     return [c if isinstance(c, str) else format_number(float(c)) for c in cells
             if c is not None and not (isinstance(c, float) and math.isnan(c))]
