@@ -54,7 +54,7 @@ class NeuralNetClassifier(ClassifierMixin, NeuralNetBase):
         learning_rate: float = defaults.DEFAULT_LR,
         weight_decay: float | None = defaults.DEFAULT_WEIGHT_DECAY,
         epochs: int = defaults.DEFAULT_EPOCHS,
-        batch_size: int = defaults.DEFAULT_BATCH_SIZE,
+        batch_size: int | None = defaults.DEFAULT_BATCH_SIZE,
         shuffle: bool = True,
         early_stopping: bool = True,
         validation_fraction: float = defaults.DEFAULT_VALIDATION_FRACTION,

@@ -178,7 +178,7 @@ def train_network(
                                            min_delta=recipe.tol, restore_best_weights=False))
     history = fit(model, X, y, loss=recipe.loss or "mse", optimizer=optimizer,
                   epochs=recipe.epochs if epochs is None else epochs,
-                  batch_size=recipe.batch_size, shuffle=recipe.shuffle,
+                  batch_size=recipe.batch(len(X)), shuffle=recipe.shuffle,
                   validation_data=validation_data, callbacks=callbacks,
                   sample_weight=sample_weight, seed=seed, verbose=verbose, augment=augment)
     _add_notes(model, optimizer, history, X, y, recipe)
@@ -272,7 +272,7 @@ def _train_stacked(specs: list[tuple[int | None, float | None, bool | int]], X: 
                 return r2(y_val, out.reshape(y_val.shape))
     runs = fit_stacked(models, optimizers, X, y, loss=recipe.loss or "mse",
                        epochs=recipe.epochs if epochs is None else epochs,
-                       batch_size=recipe.batch_size, shuffle=recipe.shuffle, seeds=fit_seeds,
+                       batch_size=recipe.batch(len(X)), shuffle=recipe.shuffle, seeds=fit_seeds,
                        validation_data=None if validation_data is None
                        else validation_data[:2],
                        monitor=monitor, patience=recipe.patience, min_delta=recipe.tol,
