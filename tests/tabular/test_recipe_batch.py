@@ -23,8 +23,11 @@ def test_a_given_batch_size_is_kept_whatever_the_rows():
     assert Recipe(batch_size=10).checked("classification").batch(1_000_000) == 10
 
 
-@pytest.mark.parametrize("rows, members", [(100, 3), (20_000, 2)])
-def test_train_network_trains_with_the_batch_of_its_rows(monkeypatch, rows, members):
+@pytest.mark.parametrize("rows, members, compute", [(100, 3, None), (20_000, 2, None),
+                                                     (20_000, 1, np.float32)])
+def test_train_network_trains_with_the_batch_of_its_rows(monkeypatch, rows, members,
+                                                         compute):
+    """Stacked networks, and with a compute dtype a single one too (a stack of one)."""
     seen = []
     real = training.fit_stacked
     monkeypatch.setattr(training, "fit_stacked",
@@ -34,5 +37,5 @@ def test_train_network_trains_with_the_batch_of_its_rows(monkeypatch, rows, memb
     y = X[:, 0] - X[:, 1]
     recipe = Recipe(hidden=(3,), epochs=1, ensemble=members, weight_decay=0.1)
     training.train_network(X, y, recipe.checked("regression"), task="regression",
-                           n_outputs=1, seed=0)
+                           n_outputs=1, seed=0, compute_dtype=compute)
     assert seen == [Recipe().batch(rows)]

@@ -157,6 +157,13 @@ def train_network(
         return Trained(merged, make_optimizer(merged, recipe), runs[0].history,
                        runs[0].validation_scores, [r.history for r in runs],
                        recipe.weight_decay)
+    if model is None and compute_dtype is not None and STACKED and sample_weight is None \
+            and augment is None:
+        # one new network computing in compute_dtype: the stacked fit of one member
+        alone = _train_stacked([(seed, recipe.weight_decay, verbose)], X, y, recipe, task,
+                               n_outputs, validation_data, epochs, stopping, compute_dtype)
+        if alone is not None:
+            return _noted(alone[0], X, y, recipe)
     if model is None:
         # The initial weights and the shuffling get separate streams from one seed.
         init_seed, fit_seed = np.random.SeedSequence(seed).spawn(2)
