@@ -11,6 +11,7 @@ import csv
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -247,6 +248,13 @@ def test_the_gaps_of_a_text_column_are_the_same(cells):
     table = Table(["c"], {"c": np.array(cells, dtype=object)}, {"c": CATEGORICAL},
                   np.arange(len(cells)), None)
     _same(table.missing_mask("c"), ref.missing_mask(table, "c"))
+
+
+def test_a_cell_that_does_not_compare_to_none_is_not_a_gap():
+    """pandas' NA in a hand-made table: `NA == None` has no truth value."""
+    cells = np.array(["a", None, pd.NA, 2.5, float("nan")], dtype=object)
+    table = Table(["c"], {"c": cells}, {"c": CATEGORICAL}, np.arange(5), None)
+    assert table.missing_mask("c").tolist() == [False, True, False, False, False]
 
 
 def _reference_matrix(path: Path, target: str | None, delimiter: str = ","
