@@ -251,10 +251,19 @@ def test_the_gaps_of_a_text_column_are_the_same(cells):
 
 
 def test_a_cell_that_does_not_compare_to_none_is_not_a_gap():
-    """pandas' NA in a hand-made table: `NA == None` has no truth value."""
-    cells = np.array(["a", None, pd.NA, 2.5, float("nan")], dtype=object)
-    table = Table(["c"], {"c": cells}, {"c": CATEGORICAL}, np.arange(5), None)
-    assert table.missing_mask("c").tolist() == [False, True, False, False, False]
+    """Hand-made tables: pandas' NA, and cells whose `== None` raises or is an array."""
+    class Odd:
+        def __eq__(self, other: object) -> bool:
+            raise TypeError("compares to nothing")
+
+        __hash__ = object.__hash__
+
+    for odd in (pd.NA, Odd(), np.array([1, 2])):
+        cells = np.empty(5, dtype=object)
+        cells[:] = ["a", None, None, 2.5, float("nan")]
+        cells[2] = odd
+        table = Table(["c"], {"c": cells}, {"c": CATEGORICAL}, np.arange(5), None)
+        assert table.missing_mask("c").tolist() == [False, True, False, False, False]
 
 
 def _reference_matrix(path: Path, target: str | None, delimiter: str = ","
