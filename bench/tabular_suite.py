@@ -127,39 +127,99 @@ def installed_env(src: Path, pycache: Path) -> dict[str, str]:
     return env
 
 
+def _command(exe: list[str], args: list[str], env: dict[str, str], entry: dict) -> None:
+    done = subprocess.run([*exe, *args], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"descent {args[0]} failed on {entry['file']}: "
+                           f"{done.stderr.strip()}")
+
+
+def _predictions(path: Path) -> list[str]:
+    with open(path, newline="") as f:
+        return [r[-1] for r in list(csv.reader(f))[1:]]
+
+
 def run_descent(entry: dict, data: Path, extra: list[str],
-                src: Path = ROOT / "src") -> dict[str, Any]:
+                src: Path = ROOT / "src", ways: tuple[str, ...] = ("process", "inside")
+                ) -> dict[str, Any]:
+    """descent on one data set, each fold twice: as two commands in new processes (the
+    `seconds`), and as the same two commands run inside one process that imported descent
+    beforehand (`seconds_in_process`, timed as the scikit-learn models are). Both must
+    predict the same values: a seeded training is deterministic."""
     header, rows, pairs = folds(data / entry["file"], entry["target"], entry["task"])
     j = header.index(entry["target"])
-    scores, seconds, cpu = [], 0.0, 0.0
+    scores, seconds, cpu, inside, inside_cpu = [], 0.0, 0.0, 0.0, 0.0
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         env = installed_env(src, tmp_path / "pycache")
         exe = [sys.executable, "-c", "from descent.cli import main; main()"]
-        for k, (train, test) in enumerate(pairs):
-            train_csv, test_csv = tmp_path / f"train{k}.csv", tmp_path / f"test{k}.csv"
-            model, pred = tmp_path / f"m{k}.safetensors", tmp_path / f"p{k}.csv"
-            write_rows(train_csv, header, [rows[i] for i in train])
-            write_rows(test_csv, [h for i, h in enumerate(header) if i != j],
-                       [[c for i, c in enumerate(rows[r]) if i != j] for r in test])
-            start, cpu_start = time.perf_counter(), children_cpu()
-            for args in (["train", str(train_csv), "--target", entry["target"], "--cv", "0",
-                          "--quiet", "--out", str(model), *extra],
-                         ["predict", str(model), str(test_csv), "--out", str(pred)]):
-                done = subprocess.run([*exe, *args], env=env, capture_output=True, text=True)
-                if done.returncode != 0:
-                    raise RuntimeError(f"descent {args[0]} failed on {entry['file']}: "
-                                       f"{done.stderr.strip()}")
-            seconds += time.perf_counter() - start
-            cpu += children_cpu() - cpu_start
-            with open(pred, newline="") as f:
-                predicted = [r[-1] for r in list(csv.reader(f))[1:]]
-            truth = [rows[r][j] for r in test]
-            if entry["task"] == "classification":
-                truth, predicted = [same_label(t) for t in truth], [same_label(p)
-                                                                    for p in predicted]
-            scores.append(score(entry["task"], truth, predicted))
-    return {"scores": scores, "seconds": seconds, "cpu_seconds": cpu}
+        worker = subprocess.Popen([sys.executable, str(HERE / "command_worker.py")], env=env,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            for k, (train, test) in enumerate(pairs):
+                train_csv, test_csv = tmp_path / f"train{k}.csv", tmp_path / f"test{k}.csv"
+                write_rows(train_csv, header, [rows[i] for i in train])
+                write_rows(test_csv, [h for i, h in enumerate(header) if i != j],
+                           [[c for i, c in enumerate(rows[r]) if i != j] for r in test])
+                runs = {}
+                for way in ways:
+                    model, pred = tmp_path / f"m{k}{way}.safetensors", tmp_path / f"p{k}{way}.csv"
+                    commands = (["train", str(train_csv), "--target", entry["target"], "--cv",
+                                 "0", "--quiet", "--out", str(model), *extra],
+                                ["predict", str(model), str(test_csv), "--out", str(pred)])
+                    if k == 0:  # untimed: bytecode of every module both commands import,
+                        # written as an installed package has it, and the file cache warm
+                        warm = tmp_path / "warm.safetensors"
+                        for args in (["train", str(train_csv), "--target", entry["target"],
+                                      "--cv", "0", "--quiet", "--out", str(warm),
+                                      "--epochs", "1", "--ensemble", "1", "--no-refit"],
+                                     ["predict", str(warm), str(test_csv), "--out",
+                                      str(tmp_path / "warm.csv")]):
+                            if way == "process":
+                                _command(exe, args, env, entry)
+                            else:
+                                _ask(worker, args, entry)
+                    if way == "process":
+                        start, cpu_start = time.perf_counter(), children_cpu()
+                        for args in commands:
+                            _command(exe, args, env, entry)
+                        seconds += time.perf_counter() - start
+                        cpu += children_cpu() - cpu_start
+                    else:
+                        for args in commands:
+                            got = _ask(worker, args, entry)
+                            inside += got["seconds"]
+                            inside_cpu += got["cpu_seconds"]
+                    runs[way] = _predictions(pred)
+                if len(set(map(tuple, runs.values()))) > 1:
+                    raise RuntimeError(f"descent predicted differently in a new process and "
+                                       f"inside one on {entry['file']} fold {k}")
+                predicted = runs[ways[0]]
+                truth = [rows[r][j] for r in test]
+                if entry["task"] == "classification":
+                    truth, predicted = [same_label(t) for t in truth], [same_label(p)
+                                                                        for p in predicted]
+                scores.append(score(entry["task"], truth, predicted))
+        finally:
+            worker.stdin.close()
+            worker.wait()
+    got: dict[str, Any] = {"scores": scores}
+    if "process" in ways:
+        got.update(seconds=seconds, cpu_seconds=cpu)
+    if "inside" in ways:
+        got.update(seconds_in_process=inside, cpu_seconds_in_process=inside_cpu)
+    return got
+
+
+def _ask(worker: subprocess.Popen, args: list[str], entry: dict) -> dict[str, Any]:
+    """One command through bench/command_worker.py; its timing."""
+    worker.stdin.write(json.dumps(args) + "\n")
+    worker.stdin.flush()
+    got = json.loads(worker.stdout.readline())
+    if got["rc"] != 0:
+        raise RuntimeError(f"descent {args[0]} failed on {entry['file']} (in process): "
+                           f"{got.get('error', '')}")
+    return got
 
 
 def sklearn_model(name: str, task: str, X: Any) -> Any:
@@ -191,7 +251,12 @@ def sklearn_model(name: str, task: str, X: Any) -> Any:
     return make_pipeline(pre, model)
 
 
-def run_sklearn(name: str, entry: dict, data: Path) -> dict[str, Any]:
+def run_sklearn(name: str, entry: dict, data: Path, as_script: bool = False
+                ) -> dict[str, Any]:
+    """One scikit-learn model on one data set: each fold fitted and predicted inside this
+    process on the frame read once (`seconds`); with `as_script`, also each fold run as a
+    user runs a script, bench/sklearn_script.py in a new process reading the fold's CSV
+    files (`seconds_as_script`, its scores kept apart as `scores_as_script`)."""
     import pandas as pd
     from threadpoolctl import threadpool_limits
 
@@ -211,7 +276,43 @@ def run_sklearn(name: str, entry: dict, data: Path) -> dict[str, Any]:
             seconds += time.perf_counter() - start
             cpu += time.process_time() - cpu_start
             scores.append(score(entry["task"], y.iloc[test].to_numpy(), pred))
-    return {"scores": scores, "seconds": seconds, "cpu_seconds": cpu}
+    got: dict[str, Any] = {"scores": scores, "seconds": seconds, "cpu_seconds": cpu}
+    if as_script:
+        got.update(_sklearn_as_script(name, entry, header, rows, pairs))
+    return got
+
+
+def _sklearn_as_script(name: str, entry: dict, header: list[str], rows: list[list[str]],
+                       pairs: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+    j = header.index(entry["target"])
+    env = {**os.environ, **ONE_THREAD}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed scikit-learn has its bytecode
+    exe = [sys.executable, str(HERE / "sklearn_script.py"), name, entry["task"],
+           entry["target"]]
+    scores, seconds, cpu = [], 0.0, 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        for k, (train, test) in enumerate(pairs):
+            train_csv, test_csv = tmp_path / f"train{k}.csv", tmp_path / f"test{k}.csv"
+            pred = tmp_path / f"p{k}.csv"
+            write_rows(train_csv, header, [rows[i] for i in train])
+            write_rows(test_csv, [h for i, h in enumerate(header) if i != j],
+                       [[c for i, c in enumerate(rows[r]) if i != j] for r in test])
+            if k == 0:  # untimed, as descent's first: bytecode and file cache warm
+                subprocess.run([*exe, str(train_csv), str(test_csv), str(pred)], env=env,
+                               check=True, capture_output=True)
+            start, cpu_start = time.perf_counter(), children_cpu()
+            subprocess.run([*exe, str(train_csv), str(test_csv), str(pred)], env=env,
+                           check=True, capture_output=True)
+            seconds += time.perf_counter() - start
+            cpu += children_cpu() - cpu_start
+            predicted, truth = _predictions(pred), [rows[r][j] for r in test]
+            if entry["task"] == "classification":
+                truth, predicted = [same_label(t) for t in truth], [same_label(p)
+                                                                    for p in predicted]
+            scores.append(score(entry["task"], truth, predicted))
+    return {"scores_as_script": scores, "seconds_as_script": seconds,
+            "cpu_seconds_as_script": cpu}
 
 
 def load_results(path: Path = RESULTS) -> dict[str, Any]:
@@ -244,13 +345,13 @@ def table(results: dict[str, Any], suite: list[dict]) -> str:
         for c in CONTENDERS:
             ranks[c].append(1 + sum(m[o] > m[c] for o in CONTENDERS))
             means[c].append(m[c])
-            times[c].append(got[c]["seconds"])
+            times[c].append(got[c].get("seconds", float("nan")))
             if "cpu_seconds" in got[c]:
                 cpu[c].append(got[c]["cpu_seconds"])
         gap = m["descent"] - m["linear"]
         worst_gap = min(worst_gap, (gap, entry["file"]))
         cells = [f"{'**' if order[0] == c else ''}{m[c]:.3f}{'**' if order[0] == c else ''}"
-                 f" ({got[c]['seconds']:.0f} s)" for c in CONTENDERS]
+                 f" ({got[c].get('seconds', float('nan')):.0f} s)" for c in CONTENDERS]
         metric = "R²" if entry["task"] == "regression" else "accuracy"
         lines.append(f"| {entry['file'].removesuffix('.csv')} | {metric} | {entry['rows']:,} | "
                      + " | ".join(cells) + " |")
@@ -279,12 +380,58 @@ def table(results: dict[str, Any], suite: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def time_table(results: dict[str, Any], suite: list[dict]) -> str:
+    """The Markdown table of times: descent's two commands in new processes and in one
+    process, scikit-learn's MLP in one process and as a script, per data set (wall seconds
+    for the 5 folds, CPU seconds in brackets); the ratios like for like, and descent's
+    commands against the MLP in process."""
+    head = ("| data set | rows | descent, new processes | descent, one process | "
+            "MLP, one process | MLP, as a script | one process: descent / MLP | "
+            "new processes: descent / MLP script | descent new processes / MLP one process |")
+    lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    columns: dict[str, list[float]] = {k: [] for k in ("dp", "di", "mi", "ms", "r1", "r2",
+                                                       "r3")}
+    for entry in suite:
+        d, m = results.get(entry["file"], {}).get("descent"), \
+            results.get(entry["file"], {}).get("mlp")
+        if not d or not m or "seconds" not in d or "seconds_in_process" not in d \
+                or "seconds_as_script" not in m:
+            continue
+        row = {"dp": (d["seconds"], d["cpu_seconds"]),
+               "di": (d["seconds_in_process"], d["cpu_seconds_in_process"]),
+               "mi": (m["seconds"], m["cpu_seconds"]),
+               "ms": (m["seconds_as_script"], m["cpu_seconds_as_script"])}
+        ratios = {"r1": row["di"][0] / row["mi"][0], "r2": row["dp"][0] / row["ms"][0],
+                  "r3": row["dp"][0] / row["mi"][0]}
+        for k, (wall, _) in row.items():
+            columns[k].append(wall)
+        for k, r in ratios.items():
+            columns[k].append(r)
+        lines.append(f"| {entry['file'].removesuffix('.csv')} | {entry['rows']:,} | "
+                     + " | ".join(f"{w:.1f} s ({c:.1f})" for w, c in row.values()) + " | "
+                     + " | ".join(f"{r:.2f}" for r in ratios.values()) + " |")
+    if not columns["dp"]:
+        return "\n".join(lines)
+    lines.append("| **median** | | " + " | ".join(
+        f"{statistics.median(columns[k]):.1f} s" for k in ("dp", "di", "mi", "ms")) + " | "
+        + " | ".join(f"{statistics.median(columns[k]):.2f}" for k in ("r1", "r2", "r3"))
+        + " |")
+    lines.append("")
+    lines.append(f"descent no slower than scikit-learn's MLP in one process on "
+                 f"{sum(r <= 1 for r in columns['r1'])} of {len(columns['r1'])} data sets, "
+                 f"as new processes against the MLP as a script on "
+                 f"{sum(r <= 1 for r in columns['r2'])} of {len(columns['r2'])}.")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=default_data())
     parser.add_argument("--datasets", help="comma-separated file stems (default: all)")
     parser.add_argument("--only", help="comma-separated contenders: " + ",".join(CONTENDERS))
     parser.add_argument("--descent-args", default="", help="extra `descent train` arguments")
+    parser.add_argument("--descent-ways", default="process,inside",
+                        help="how descent runs: process (new processes), inside (one process)")
     parser.add_argument("--table", action="store_true", help="print the table and stop")
     parser.add_argument("--results", type=Path, default=RESULTS,
                         help="the results file (one per concurrent run; merge with --merge)")
@@ -304,6 +451,8 @@ def main() -> None:
         save_results(results, args.results)
     if args.table:
         print(table(results, suite))
+        print()
+        print(time_table(results, suite))
         return
     wanted = None if args.datasets is None else set(args.datasets.split(","))
     contenders = CONTENDERS if args.only is None else tuple(args.only.split(","))
@@ -312,18 +461,23 @@ def main() -> None:
             continue
         for name in contenders:
             if name == "descent":
-                got = run_descent(entry, args.data, args.descent_args.split(), args.src)
+                got = run_descent(entry, args.data, args.descent_args.split(), args.src,
+                                  tuple(args.descent_ways.split(",")))
             else:
-                got = run_sklearn(name, entry, args.data)
+                got = run_sklearn(name, entry, args.data, as_script=name == "mlp")
             results.setdefault(entry["file"], {})[name] = got
             results["_machine"] = {"python": platform.python_version(),
                                    "processor": platform.processor() or platform.machine(),
                                    "cpus": os.cpu_count()}
             save_results(results, args.results)
+            times = "  ".join(f"{got[k]:.1f} s{label}" for k, label in (
+                ("seconds", ""), ("seconds_in_process", " in one process"),
+                ("seconds_as_script", " as a script")) if k in got)
             print(f"{entry['file']:32s} {name:8s} {statistics.mean(got['scores']):.4f} "
-                  f"± {statistics.stdev(got['scores']):.4f}  {got['seconds']:.1f} s "
-                  f"(CPU {got['cpu_seconds']:.1f} s)", flush=True)
+                  f"± {statistics.stdev(got['scores']):.4f}  {times}", flush=True)
     print(table(results, suite))
+    print()
+    print(time_table(results, suite))
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ def pets_csv(tmp_path_factory) -> Path:
 def test_recipe_defaults_depend_on_the_task():
     reg, clf = Recipe().checked("regression"), Recipe().checked("classification")
     assert (reg.hidden, reg.activation, reg.loss) == ((64,), "tanh", "mse")
-    assert (clf.hidden, clf.activation, clf.loss) == ((128,), "relu", "cross_entropy")
+    assert (clf.hidden, clf.activation, clf.loss) == ((64,), "relu", "cross_entropy")
     assert reg.optimizer == clf.optimizer == "adamw"
 
 

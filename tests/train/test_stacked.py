@@ -215,6 +215,75 @@ def test_stacked_fit_equals_one_engine_fit_per_member(arch_and_loss, members, ro
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
 
 
+# ---- computing in float32 for float64 networks ------------------------------------------
+
+@PROPERTY
+@given(arch_and_loss=st.sampled_from(STACKED).flatmap(
+           lambda lo: st.tuples(architectures([lo[1]], dtypes=[np.dtype(np.float64)]),
+                                st.just(lo[0]))),
+       members=st.integers(1, 4), rows=st.integers(2, 60),
+       batch_size=st.one_of(st.just(1), st.integers(2, 9).map(lambda i: 2 * i + 1),
+                            st.integers(61, 100)),
+       epochs=st.integers(1, 4), layout=st.sampled_from(LAYOUTS),
+       stopping=st.sampled_from([None, "loss", "val_loss"]), patience=st.integers(0, 1),
+       decays=st.lists(st.sampled_from(DECAYS), min_size=4, max_size=4),
+       seed=st.integers(0, 2**32 - 1))
+def test_float32_compute_for_float64_networks_is_a_float32_fit_widened(
+        arch_and_loss, members, rows, batch_size, epochs, layout, stopping, patience, decays,
+        seed):
+    """compute_dtype=float32 on float64 networks leaves exactly (bit for bit) what the
+    stacked fit of float32 copies of them leaves, widened to float64: weights, Adam
+    moments and step counts; and the same History."""
+    arch, loss_name = arch_and_loss
+    if loss_name == "cross_entropy":
+        assume(arch.widths[-1] >= 2)
+    k = arch.widths[-1]
+    rng = np.random.default_rng(arch.seed + 13)
+    X = rng.standard_normal((rows, arch.widths[0]))
+    y = member_targets(rng, loss_name, arch.activations[-1], rows, k, np.dtype(np.float64))
+    validation = (rng.standard_normal((7, arch.widths[0])),
+                  member_targets(rng, loss_name, arch.activations[-1], 7, k,
+                                 np.dtype(np.float64)))
+    if stopping != "val_loss" and rng.random() < 0.5:
+        validation = None
+    seeds = [seed + m for m in range(members)]
+    wide = [member(arch, m) for m in range(members)]
+    narrow = [member(replace(arch, dtype=np.dtype(np.float32)), m) for m in range(members)]
+    for w_net, n_net in zip(wide, narrow, strict=True):  # the same starting values
+        for p, q in zip(w_net.parameters(), n_net.parameters(), strict=True):
+            p.data[...] = q.data
+    options = dict(loss=loss_name, epochs=epochs, batch_size=batch_size, seeds=seeds,
+                   monitor=stopping, patience=patience, restore_best_weights=True)
+
+    def optimizers(nets):
+        return [AdamW(n.parameters(), lr=1e-3, weight_decay=decays[m])
+                for m, n in enumerate(nets)]
+
+    wide_opts, narrow_opts = optimizers(wide), optimizers(narrow)
+    as32 = None if validation is None else (validation[0].astype(np.float32), validation[1]
+                                            if loss_name == "cross_entropy"
+                                            else validation[1].astype(np.float32))
+    got = fit_stacked(wide, wide_opts, lay_out(X, layout), y, validation_data=validation,
+                      compute_dtype=np.float32, **options)
+    want = fit_stacked(narrow, narrow_opts, lay_out(X.astype(np.float32), layout),
+                       y if loss_name == "cross_entropy" else y.astype(np.float32),
+                       validation_data=as32, **options)
+    assert (got is None) == (want is None)
+    if got is None:
+        return
+    for a, b in zip(got, want, strict=True):
+        assert a.history.history == b.history.history
+        assert a.history.best_epoch == b.history.best_epoch
+    for w_net, n_net, w_opt, n_opt in zip(wide, narrow, wide_opts, narrow_opts, strict=True):
+        for p, q in zip(w_net.parameters(), n_net.parameters(), strict=True):
+            assert p.data.dtype == np.float64
+            np.testing.assert_array_equal(p.data, q.data.astype(np.float64))
+        for a, b in zip(w_opt._flat_state, n_opt._flat_state, strict=True):
+            assert a.dtype == np.float64
+            np.testing.assert_array_equal(a, b.astype(np.float64))
+        assert w_opt._t == n_opt._t and w_opt.step_count == n_opt.step_count
+
+
 # ---- what the stacked fit declines -------------------------------------------------------
 
 def nets_and_opts(n=2, make=AdamW, **kw):

@@ -172,8 +172,9 @@ def step_digits(console: Console) -> None:
     fit_rows, val_rows = (train[i] for i in validation_split(
         len(train), 0.2, np.random.default_rng(0), y[train]))
     scaler = Standardizer().fit(X[fit_rows])
+    trained_recipe = Recipe().checked("classification")
     trained = train_network(scaler.transform(X[fit_rows]), y[fit_rows],
-                            Recipe().checked("classification"), task="classification",
+                            trained_recipe, task="classification",
                             n_outputs=10, seed=0,
                             validation_data=(scaler.transform(X[val_rows]), y[val_rows]))
     from descent.train import predict_array
@@ -182,7 +183,10 @@ def step_digits(console: Console) -> None:
     accuracy = float(np.mean(out.argmax(axis=1) == y[test]))
     predicted = out.argmax(axis=1)
     wrong = np.flatnonzero(predicted != y[test])
-    console.print(f"  64 → 128 relu → 10, {len(trained.history)} epochs: test accuracy "
+    shape = " → ".join([str(X.shape[1]), *(f"{h} relu" for h in trained_recipe.hidden), "10"])
+    members = len(trained.member_histories)
+    mean_of = f" (the mean of {members} such networks)" if members > 1 else ""
+    console.print(f"  {shape}{mean_of}, {len(trained.history)} epochs: test accuracy "
                   f"{accuracy:.1%} on {len(test)} digits it never saw (guessing: 10%); "
                   f"{len(wrong)} mistakes, e.g. "
                   + ", ".join(f"a {y[test][i]} read as {predicted[i]}" for i in wrong[:3]))

@@ -96,7 +96,7 @@ def _describe(recipe: Recipe, n_in: int, n_out: int, n_rows: int) -> str:
     stop = (f", early stopping (patience {recipe.patience})" if recipe.early_stopping else "")
     mean = f"the mean of {k} networks " if k > 1 else "network "
     return (f"{mean}{layers}; {recipe.optimizer} lr {recipe.lr:g}, weight decay "
-            f"{recipe.weight_decay:g}, batch {recipe.batch_size}, up to {recipe.epochs} "
+            f"{recipe.weight_decay:g}, batch {recipe.batch(n_rows)}, up to {recipe.epochs} "
             f"epochs{stop}; loss {recipe.loss}")
 
 
@@ -192,8 +192,11 @@ def train(
              "the lower validation loss]")] = defaults.DEFAULT_WEIGHT_DECAY,
     epochs: Annotated[int, typer.Option(
         "--epochs", help="Most passes over the training rows.")] = defaults.DEFAULT_EPOCHS,
-    batch_size: Annotated[int, typer.Option(
-        "--batch-size", help="Rows per gradient step.")] = defaults.DEFAULT_BATCH_SIZE,
+    batch_size: Annotated[int | None, typer.Option(
+        "--batch-size", show_default=False,
+        help="Rows per gradient step.  [default: 32; on tables of 19,200 rows and more "
+             "doubled, up to 256, while an epoch keeps 300 steps]")
+    ] = defaults.DEFAULT_BATCH_SIZE,
     patience: Annotated[int, typer.Option(
         "--patience", help="Epochs without validation improvement before stopping.")
     ] = defaults.DEFAULT_PATIENCE,
@@ -395,7 +398,8 @@ def _say_interrupted(history: History, out: Path) -> None:
 def _train_big(console: Console, csv: Path, target: str | None, features: str | None,
                task: Task, hidden: str | None, activation: str | None, loss: str | None,
                optimizer: str, lr: float, weight_decay: float | None, epochs: int,
-               batch_size: int, val_fraction: float, test_fraction: float, patience: int,
+               batch_size: int | None, val_fraction: float, test_fraction: float,
+               patience: int,
                tol: float, seed: int, cluster: str | None, out: Path, quiet: bool,
                start: float, reading: dict[str, Any]) -> None:
     recipe = Recipe(hidden=parse_widths(hidden), activation=activation, loss=loss,

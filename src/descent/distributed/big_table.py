@@ -306,7 +306,8 @@ def _stream_epochs(model: TabularModel, cache: _BlockCache, recipe: Recipe, entr
     history = History()
     run = TrainingRun(net, opt, loss, history, np.random.default_rng(entropy), entropy)
     n_val = len(cache.index["validation"])
-    batches = sum(math.ceil(n / recipe.batch_size) for _, n in cache.index["train"])
+    batch_size = recipe.batch(sum(n for _, n in cache.index["train"]))
+    batches = sum(math.ceil(n / batch_size) for _, n in cache.index["train"])
     display = progress_callback(recipe.epochs, batches, verbose)
     run.callbacks = _callbacks(recipe, n_val > 0) + extra + ([display] if display else [])
     hooks = CallbackList(run.callbacks, run)
@@ -319,7 +320,7 @@ def _stream_epochs(model: TabularModel, cache: _BlockCache, recipe: Recipe, entr
         for i in order:
             X, y = cache.read("train", int(i))
             h = fit(net, X, _network_target(model, y), loss=loss, optimizer=opt, epochs=1,
-                    batch_size=recipe.batch_size, shuffle=recipe.shuffle,
+                    batch_size=batch_size, shuffle=recipe.shuffle,
                     seed=_seed_of(entropy, epoch, int(i)), verbose=False)
             total += h["loss"][0] * len(X)
             seen += len(X)

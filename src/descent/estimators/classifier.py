@@ -22,7 +22,7 @@ class NeuralNetClassifier(ClassifierMixin, NeuralNetBase):
 
     Parameters are those of `NeuralNetRegressor` (see there, also for sample weights,
     ConvergenceWarning and save / load), except that the default network is one hidden
-    layer of 128 relu units (digits: accuracy 0.981 ± 0.004 in 5-fold CV), `loss` is
+    layer of 64 relu units (digits: accuracy 0.982 ± 0.005 in 5-fold CV), `loss` is
     "cross_entropy" (softmax on the logits; the only loss offered), there is no
     standardize_target or output_activation, and there is
 
@@ -54,7 +54,7 @@ class NeuralNetClassifier(ClassifierMixin, NeuralNetBase):
         learning_rate: float = defaults.DEFAULT_LR,
         weight_decay: float | None = defaults.DEFAULT_WEIGHT_DECAY,
         epochs: int = defaults.DEFAULT_EPOCHS,
-        batch_size: int = defaults.DEFAULT_BATCH_SIZE,
+        batch_size: int | None = defaults.DEFAULT_BATCH_SIZE,
         shuffle: bool = True,
         early_stopping: bool = True,
         validation_fraction: float = defaults.DEFAULT_VALIDATION_FRACTION,

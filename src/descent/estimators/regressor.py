@@ -32,7 +32,9 @@ class NeuralNetRegressor(RegressorMixin, NeuralNetBase):
             None (default): 0.5 or 0.05, whichever gives the lower validation loss (0.5
             without early stopping); the value used is `weight_decay_`.
         epochs: the most passes over the training data.
-        batch_size: rows per gradient step (a value above n_samples means full batch).
+        batch_size: rows per gradient step (a value above n_samples means full batch);
+            None: 32, doubled up to 256 on 19,200 rows and more while an epoch keeps 300
+            steps (`Recipe.batch`).
         shuffle: reshuffle the rows every epoch.
         early_stopping: hold out `validation_fraction` of the rows, stop when their loss
             has not improved by `tol` for `n_iter_no_change` epochs, keep the best weights.
@@ -92,7 +94,7 @@ class NeuralNetRegressor(RegressorMixin, NeuralNetBase):
         learning_rate: float = defaults.DEFAULT_LR,
         weight_decay: float | None = defaults.DEFAULT_WEIGHT_DECAY,
         epochs: int = defaults.DEFAULT_EPOCHS,
-        batch_size: int = defaults.DEFAULT_BATCH_SIZE,
+        batch_size: int | None = defaults.DEFAULT_BATCH_SIZE,
         shuffle: bool = True,
         early_stopping: bool = True,
         validation_fraction: float = defaults.DEFAULT_VALIDATION_FRACTION,

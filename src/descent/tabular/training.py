@@ -86,6 +86,7 @@ def train_network(
     stopping: bool = True,
     augment: Any = None,
     members: int | None = None,
+    compute_dtype: Any = None,
 ) -> Trained:
     """Train the recipe's network on standardized X (N, d) and y; returns `Trained`.
 
@@ -104,6 +105,10 @@ def train_network(
     model is not kept, only scored and asked for its training length (`train_table`
     refits the whole ensemble afterwards); the memory check still counts the whole
     ensemble, so a recipe too large for memory stops before any training.
+    `compute_dtype` (None: float64, the networks' own) is the float type the stacked
+    networks compute in: float32 about halves their time, and they are still float64
+    networks afterwards (see `descent.train.stacked.fit_stacked`); networks trained one
+    at a time (with sample weights) always compute in float64.
 
     >>> import numpy as np
     >>> X = np.linspace(-1, 1, 40).reshape(-1, 1); y = 2 * X[:, 0]
@@ -126,7 +131,7 @@ def train_network(
     first: Trained | None = None
     many = dict(X=X, y=y, recipe=recipe, task=task, n_outputs=n_outputs,
                 validation_data=validation_data, sample_weight=sample_weight, epochs=epochs,
-                stopping=stopping)
+                stopping=stopping, compute_dtype=compute_dtype)
     if model is None and recipe.weight_decay is None:
         if validation_data is None:
             recipe = replace(recipe, weight_decay=WEIGHT_DECAYS[0])
@@ -152,6 +157,13 @@ def train_network(
         return Trained(merged, make_optimizer(merged, recipe), runs[0].history,
                        runs[0].validation_scores, [r.history for r in runs],
                        recipe.weight_decay)
+    if model is None and compute_dtype is not None and STACKED and sample_weight is None \
+            and augment is None:
+        # one new network computing in compute_dtype: the stacked fit of one member
+        alone = _train_stacked([(seed, recipe.weight_decay, verbose)], X, y, recipe, task,
+                               n_outputs, validation_data, epochs, stopping, compute_dtype)
+        if alone is not None:
+            return _noted(alone[0], X, y, recipe)
     if model is None:
         # The initial weights and the shuffling get separate streams from one seed.
         init_seed, fit_seed = np.random.SeedSequence(seed).spawn(2)
@@ -173,7 +185,7 @@ def train_network(
                                            min_delta=recipe.tol, restore_best_weights=False))
     history = fit(model, X, y, loss=recipe.loss or "mse", optimizer=optimizer,
                   epochs=recipe.epochs if epochs is None else epochs,
-                  batch_size=recipe.batch_size, shuffle=recipe.shuffle,
+                  batch_size=recipe.batch(len(X)), shuffle=recipe.shuffle,
                   validation_data=validation_data, callbacks=callbacks,
                   sample_weight=sample_weight, seed=seed, verbose=verbose, augment=augment)
     _add_notes(model, optimizer, history, X, y, recipe)
@@ -212,15 +224,15 @@ def _train_many(specs: list[tuple[int | None, float | None, bool | int]],
                 where: Callable[[int], str], *, X: np.ndarray, y: np.ndarray, recipe: Recipe,
                 task: str, n_outputs: int, validation_data: tuple[np.ndarray, ...] | None,
                 sample_weight: np.ndarray | None, epochs: int | None,
-                stopping: bool) -> list[Trained]:
+                stopping: bool, compute_dtype: Any = None) -> list[Trained]:
     """One single network per (seed, weight decay, verbose) in `specs`, each as
     `train_network` trains it alone: all at once through `descent.train.stacked` where it
     covers them (same results to float rounding; the learning notes are then left for
     `_noted` to add where a History is shown), else one after another. Ctrl-C stops them
     all (KeyboardInterrupt naming `where(i)`)."""
     runs = _train_stacked(specs, X, y, recipe, task, n_outputs, validation_data, epochs,
-                          stopping) if STACKED and len(specs) > 1 and sample_weight is None \
-        else None
+                          stopping, compute_dtype) \
+        if STACKED and len(specs) > 1 and sample_weight is None else None
     if runs is None:
         runs = []
         for i, (seed, decay, verbose) in enumerate(specs):
@@ -238,7 +250,7 @@ def _train_many(specs: list[tuple[int | None, float | None, bool | int]],
 def _train_stacked(specs: list[tuple[int | None, float | None, bool | int]], X: np.ndarray,
                    y: np.ndarray, recipe: Recipe, task: str, n_outputs: int,
                    validation_data: tuple[np.ndarray, ...] | None, epochs: int | None,
-                   stopping: bool) -> list[Trained] | None:
+                   stopping: bool, compute_dtype: Any = None) -> list[Trained] | None:
     """`_train_many`'s networks trained together, or None where the stacked step does not
     cover them (nothing is trained then)."""
     models, optimizers, fit_seeds = [], [], []
@@ -267,11 +279,12 @@ def _train_stacked(specs: list[tuple[int | None, float | None, bool | int]], X: 
                 return r2(y_val, out.reshape(y_val.shape))
     runs = fit_stacked(models, optimizers, X, y, loss=recipe.loss or "mse",
                        epochs=recipe.epochs if epochs is None else epochs,
-                       batch_size=recipe.batch_size, shuffle=recipe.shuffle, seeds=fit_seeds,
+                       batch_size=recipe.batch(len(X)), shuffle=recipe.shuffle, seeds=fit_seeds,
                        validation_data=None if validation_data is None
                        else validation_data[:2],
                        monitor=monitor, patience=recipe.patience, min_delta=recipe.tol,
-                       restore_best_weights=restore, score=score, verbose=specs[0][2])
+                       restore_best_weights=restore, score=score, verbose=specs[0][2],
+                       compute_dtype=compute_dtype)
     if runs is None:
         return None
     # The learning notes (a probe of each network) are added by the caller to the
