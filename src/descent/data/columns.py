@@ -109,12 +109,12 @@ def text_cells(cells: Sequence[str]) -> np.ndarray:
     """
     out = np.empty(len(cells), dtype=object)
     out[:] = cells
-    for i, cell in enumerate(cells):
-        # Only a short cell, or one with spaces around it, can be a missing token: the
-        # full check on every cell was the slowest step of reading a table as text.
-        if (len(cell) <= _LONGEST_TOKEN or cell[:1].isspace() or cell[-1:].isspace()) \
-                and is_missing(cell):
-            out[i] = None
+    # A column holds few distinct texts: ask each one once whether it is a missing token
+    # (only a short one, or one with spaces around it, can be), then blank its cells with
+    # one comparison over the column each.
+    for token in [c for c in set(cells) if (len(c) <= _LONGEST_TOKEN or c[:1].isspace()
+                                            or c[-1:].isspace()) and is_missing(c)]:
+        out[np.equal(out, token)] = None
     return out
 
 

@@ -111,7 +111,7 @@ def _records(f: BinaryIO, display: str, delimiter: str) -> Iterator[tuple[int, l
             raise DataError(f"{display}, line {start}: malformed CSV ({e})") from None
         if not fields or (len(fields) == 1 and not fields[0].strip()):
             continue  # blank lines separate nothing in CSV; skip them as pandas does
-        yield start, [x.strip() for x in fields]
+        yield start, list(map(str.strip, fields))
 
 
 def iter_records(path: str | os.PathLike[str], *, delimiter: str = ",") -> Iterator[
@@ -194,13 +194,14 @@ class _RowSource:
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         m = len(self.header)
+        every = self.positions == list(range(m))  # each record's own list will do
         for line, fields in self.records:
             if len(fields) != m:
                 raise DataError(
                     f"{self.display}, line {line}: {len(fields)} field(s), but the header "
                     f"(line {self.header_line}) has {m}"
                 )
-            yield line, [fields[j] for j in self.positions]
+            yield line, fields if every else [fields[j] for j in self.positions]
 
     def no_rows_error(self) -> DataError:
         return DataError(

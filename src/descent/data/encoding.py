@@ -276,7 +276,8 @@ class TableEncoder:
         indicator = bool(self.indicators and gaps.size and self.missing != "error")
         if table.kinds[name] == NUMERIC:
             return ColumnEncoding(name, "numeric", fill=fill, indicator=indicator)
-        present = {v for v in values if v is not None}
+        present = set(values.tolist())
+        present.discard(None)
         if all(v.lower() in TRUE_WORDS | FALSE_WORDS for v in present):
             return ColumnEncoding(
                 name, "binary", fill=None if fill is None else yes_no_value(str(fill)),
@@ -335,10 +336,10 @@ class TableEncoder:
         for c in self._fitted():
             if c.encoding != "onehot" or c.name not in table.values:
                 continue
-            lookup = CategoryLookup(c.categories)
             gaps = table.missing_mask(c.name)
-            n = sum(1 for v, gap in zip(table.values[c.name], gaps, strict=True)
-                    if not gap and lookup.index(v) is None)
+            # the unseen rows, each distinct cell looked up once (gaps are not unseen)
+            k = _category_indices(table.values[c.name], gaps, CategoryLookup(c.categories), 0)
+            n = int(np.count_nonzero(k < 0))
             if n:
                 counts[c.name] = n
         return counts
@@ -517,37 +518,79 @@ def _encode_values(table: Table, column: ColumnEncoding, unknown: str) -> np.nda
         return x[:, None]
 
     if column.encoding == "binary":
-        x = np.empty(len(values))
-        for i, cell in enumerate(values):
-            if gaps[i]:
-                x[i] = column.fill
-            elif numeric:
-                if cell not in (0.0, 1.0):
-                    raise bad(i, f"{cell:g} is not yes/no, 1 or 0 (this is a yes/no column)")
-                x[i] = cell
-            else:
-                word = yes_no_value(cell)
-                if word is None:
-                    raise bad(i, f"{cell!r} is not yes/no (this is a yes/no column)")
-                x[i] = word
+        # Each distinct cell is read once (a column holds few), then spread over the rows;
+        # the first row (in file order) that is not a gap and not yes/no is the error.
+        if numeric:
+            x = values.astype(np.float64)  # a copy: the gaps are filled below
+            wrong = ~gaps & (x != 0.0) & (x != 1.0)
+        else:
+            distinct, codes = _distinct_codes(values)
+            words = np.array([np.nan if cell is None else _yes_no_or_nan(cell)
+                              for cell in distinct])
+            x = words[codes]
+            wrong = ~gaps & np.isnan(x)
+        if wrong.any():
+            i = int(np.argmax(wrong))
+            cell = values[i]
+            raise bad(i, f"{cell:g} is not yes/no, 1 or 0 (this is a yes/no column)" if numeric
+                      else f"{cell!r} is not yes/no (this is a yes/no column)")
+        if gaps.any():
+            x[gaps] = column.fill
         return x[:, None]
 
     lookup = CategoryLookup(column.categories)
     fill_index = None if column.fill is None else lookup.index(column.fill)
+    k = _category_indices(values, gaps, lookup, fill_index)
+    unseen = k < 0
+    if unseen.any() and unknown != "ignore":
+        i = int(np.argmax(unseen))
+        cell = values[i]
+        shown = cell if isinstance(cell, str) else f"{cell:g}"
+        known = ", ".join(repr(c) for c in column.categories[:10])
+        more = ", ..." if len(column.categories) > 10 else ""
+        raise bad(
+            i,
+            f"category {shown!r} was not seen in training (known: {known}{more}); pass "
+            + hint("unknown='ignore'", "--unknown ignore", command="predict")
+            + " to encode it as all zeros",
+        )
     onehot = np.zeros((len(values), len(column.categories)))
-    for i, cell in enumerate(values):
-        k = fill_index if gaps[i] else lookup.index(cell)
-        if k is None:
-            if unknown == "ignore":
-                continue
-            shown = cell if isinstance(cell, str) else f"{cell:g}"
-            known = ", ".join(repr(c) for c in column.categories[:10])
-            more = ", ..." if len(column.categories) > 10 else ""
-            raise bad(
-                i,
-                f"category {shown!r} was not seen in training (known: {known}{more}); pass "
-                + hint("unknown='ignore'", "--unknown ignore", command="predict")
-                + " to encode it as all zeros",
-            )
-        onehot[i, k] = 1.0
+    rows = np.flatnonzero(~unseen)
+    onehot[rows, k[rows]] = 1.0
     return onehot
+
+
+def _yes_no_or_nan(cell: str) -> float:
+    word = yes_no_value(cell)
+    return np.nan if word is None else word
+
+
+def _distinct_codes(values: np.ndarray) -> tuple[list[Any], np.ndarray]:
+    """The distinct cells of a column in the order of first sight, and each cell's index
+    among them (intp (n,)): a lookup done once per distinct cell is spread with one take.
+
+    A NaN cell (never equal to itself) is found by identity: the cells are listed once,
+    so each lookup meets the very object that was counted.
+
+    >>> _distinct_codes(np.array(["b", "a", "b", None], dtype=object))
+    (['b', 'a', None], array([0, 1, 0, 2]))
+    """
+    seq = values.tolist()
+    distinct = list(dict.fromkeys(seq))
+    index = {v: k for k, v in enumerate(distinct)}
+    return distinct, np.fromiter(map(index.__getitem__, seq), dtype=np.intp, count=len(seq))
+
+
+def _category_indices(values: np.ndarray, gaps: np.ndarray, lookup: CategoryLookup,
+                      fill_index: int | None) -> np.ndarray:
+    """(n,) intp: each cell's category index, `fill_index` at the gaps, -1 where unseen
+    (`lookup.index` asked once per distinct cell)."""
+    distinct, codes = _distinct_codes(values)
+    # a gap's cell (None, or NaN in a numeric column) is never looked up: the gaps take
+    # `fill_index` below
+    found = np.array([-1 if cell is None or (k := lookup.index(cell)) is None else k
+                      for cell in distinct], dtype=np.intp) if distinct else \
+        np.zeros(0, np.intp)
+    k = found[codes]
+    k[gaps] = -1 if fill_index is None else fill_index
+    return k

@@ -40,7 +40,8 @@ def fill_value(values: np.ndarray, kind: str, strategy: str) -> float | str | No
             return float(np.median(present))
         numbers, counts = np.unique(present, return_counts=True)
         return float(numbers[np.argmax(counts)])  # argmax takes the first, i.e. smallest
-    counts = Counter(v for v in values if v is not None)
+    counts = Counter(values.tolist())  # the same objects, counted in C
+    counts.pop(None, None)
     if not counts:
         return None
     top = max(counts.values())

@@ -374,7 +374,7 @@ def _column_from_dict(d: Any, where: str) -> ColumnSchema:
 def _fast_plain(cells: Sequence[Any]) -> np.ndarray | None:
     """float64 of cells that are all plain finite numbers or None (one C-level pass), else
     None; anything unusual ("1_000", "inf", words) goes the careful way."""
-    texts = ["nan" if c is None else c for c in cells]
+    texts = ["nan" if c is None else c for c in cells] if None in cells else cells
     try:
         if "_" in "".join(texts):  # float() takes "1_000"; no CSV means it
             return None
@@ -409,38 +409,51 @@ def _numbers(cells: np.ndarray, fmt: NumberFormat) -> tuple[np.ndarray, list[int
     return x, bad
 
 
+def _distinct_codes(cells: Sequence[Any]) -> tuple[list[Any], np.ndarray]:
+    """The distinct cells in the order of first sight, and each cell's index among them
+    (intp (n,)): what is worked out per distinct cell is then spread with one take.
+
+    A NaN cell (never equal to itself) is found by identity: the cells are listed once,
+    so each lookup meets the very object that was counted.
+
+    >>> _distinct_codes(["b", "a", "b", None])
+    (['b', 'a', None], array([0, 1, 0, 2]))
+    """
+    seq = cells.tolist() if isinstance(cells, np.ndarray) else list(cells)
+    distinct = list(dict.fromkeys(seq))
+    index = {v: k for k, v in enumerate(distinct)}
+    return distinct, np.fromiter(map(index.__getitem__, seq), dtype=np.intp, count=len(seq))
+
+
 def _date_parts(cells: np.ndarray, fmt: str) -> tuple[list[np.ndarray], list[int]]:
-    n = len(cells)
-    parts = [np.full(n, np.nan) for _ in DATE_PARTS]
-    bad: list[int] = []
-    for i, cell in enumerate(cells):
+    distinct, codes = _distinct_codes(cells)
+    table = np.full((len(distinct), len(DATE_PARTS)), np.nan)
+    wrong = np.zeros(len(distinct), dtype=bool)
+    for k, cell in enumerate(distinct):  # each distinct date parsed once
         if cell is None:
             continue
         try:
             when = datetime.strptime(" ".join(str(cell).split()), fmt)
         except ValueError:
-            bad.append(i)
+            wrong[k] = True
             continue
-        parts[0][i], parts[1][i], parts[2][i] = when.year, when.month, when.weekday()
-        parts[3][i] = (when - _EPOCH).total_seconds() / 86400.0
-    return parts, bad
+        table[k, :3] = when.year, when.month, when.weekday()
+        table[k, 3] = (when - _EPOCH).total_seconds() / 86400.0
+    parts = [table[codes, j] for j in range(len(DATE_PARTS))]
+    return parts, np.flatnonzero(wrong[codes]).tolist()
 
 
 def _canonical(cells: np.ndarray, categories: Sequence[str]) -> np.ndarray:
     """Each cell as its category's canonical spelling (unseen cells trimmed and collapsed)."""
     spelling = {category_key(c): c for c in categories}
-    out = np.empty(len(cells), dtype=object)
-    seen: dict[str, str] = {}  # a column holds few distinct texts: match each one once
-    for i, cell in enumerate(cells):
+    distinct, codes = _distinct_codes(cells)
+    canonical = np.empty(len(distinct), dtype=object)  # a column holds few distinct texts
+    for k, cell in enumerate(distinct):
         if cell is None or (isinstance(cell, float) and math.isnan(cell)):
-            out[i] = None
-            continue
+            continue  # stays None
         text = cell if isinstance(cell, str) else format_number(float(cell))
-        canonical = seen.get(text)
-        if canonical is None:
-            canonical = seen[text] = spelling.get(category_key(text), " ".join(text.split()))
-        out[i] = canonical
-    return out
+        canonical[k] = spelling.get(category_key(text), " ".join(text.split()))
+    return canonical[codes]
 
 
 def _format_example(fmt: str | None) -> str:
@@ -457,35 +470,40 @@ def _bad_cells(table: Table, c: ColumnSchema, rows: list[int], what: str) -> str
 
 # ---- deciding kinds --------------------------------------------------------------------------
 
-def _number_format(present: list[str]) -> tuple[NumberFormat, int] | None:
-    """The format most of `present` follows and how many cells follow it, or None."""
-    if _fast_plain(present) is not None and all(_PLAIN.match(c) for c in present[:50]):
+def _number_format(present: list[str], plain_x: np.ndarray | None
+                   ) -> tuple[NumberFormat, int] | None:
+    """The format most of `present` follows and how many cells follow it, or None.
+    `plain_x`: `_fast_plain(present)`, made once by the caller."""
+    if plain_x is not None and all(_PLAIN.match(c) for c in present[:50]):
         return NumberFormat(), len(present)
-    plain = sum(1 for c in present if _PLAIN.match(c))
+    # Each distinct text once, weighted by how many cells hold it (a Counter keeps the
+    # order of first sight, so the decorations' ties go to the same one as cell by cell).
+    counts = Counter(present)
+    plain = sum(n for c, n in counts.items() if _PLAIN.match(c))
     if plain >= NUMBER_SHARE * len(present):
         return NumberFormat(), plain
     decorations = Counter()
-    for c in present:
+    for c, k in counts.items():
         m = _DECORATED.match(c)
         if m is not None:
             suffix = m.group(5) or ""
             if suffix and suffix != "%" and suffix not in "$€£¥" and \
                     suffix.casefold() not in _CURRENCY_CODES:
                 continue
-            decorations[(m.group(2), suffix)] += 1
+            decorations[(m.group(2), suffix)] += k
     if not decorations:
         return None
     (prefix, suffix), _ = decorations.most_common(1)[0]
     best: tuple[NumberFormat, int] | None = None
     for thousands, decimal in _SEPARATORS:
         fmt = NumberFormat(thousands, decimal, prefix, suffix)
-        n = sum(1 for c in present if fmt.parse(c) is not None)
+        n = sum(k for c, k in counts.items() if fmt.parse(c) is not None)
         if best is None or n > best[1]:
             best = (fmt, n)
     if best is None or best[1] < NUMBER_SHARE * len(present):
         return None
     fmt, n = best
-    if fmt.thousands and not any(fmt.thousands in c for c in present):
+    if fmt.thousands and not any(fmt.thousands in c for c in counts):
         fmt = NumberFormat("", fmt.decimal, fmt.prefix, fmt.suffix)  # none in use: say so
     return fmt, n
 
@@ -500,7 +518,7 @@ def _date_format(present: list[str]) -> str | None:
                 datetime.strptime(" ".join(c.split()), fmt)
         except ValueError:
             continue
-        if all(_parses(c, fmt) for c in present[200:]):
+        if all(_parses(c, fmt) for c in dict.fromkeys(present[200:])):
             return fmt
     return None
 
@@ -525,6 +543,18 @@ def _spellings(present: list[str]) -> tuple[str, ...]:
     return tuple(sorted(chosen))
 
 
+def _present_texts(cells: Sequence[Any]) -> list[str]:
+    """The cells that are not missing (None or NaN), as text (a number by `format_number`),
+    in row order."""
+    distinct = dict.fromkeys(cells)
+    if {type(c) for c in distinct} <= {str, type(None)}:  # a column read as text
+        if None not in distinct:
+            return cells.tolist() if isinstance(cells, np.ndarray) else list(cells)
+        return [c for c in cells if c is not None]
+    return [c if isinstance(c, str) else format_number(float(c)) for c in cells
+            if c is not None and not (isinstance(c, float) and math.isnan(c))]
+
+
 def infer_column(name: str, cells: Sequence[Any], *, is_target: bool = False,
                  force: str | None = None) -> ColumnSchema:
     """The `ColumnSchema` of one column of text cells (None where missing).
@@ -537,9 +567,35 @@ def infer_column(name: str, cells: Sequence[Any], *, is_target: bool = False,
     >>> infer_column("zip", ["02139", "10001"]).kind
     'category'
     """
-    present = [c if isinstance(c, str) else format_number(float(c)) for c in cells
-               if c is not None and not (isinstance(c, float) and math.isnan(c))]
-    missing = len(cells) - len(present)
+    return infer_column_numbers(name, cells, is_target=is_target, force=force)[0]
+
+
+def infer_column_numbers(name: str, cells: Sequence[Any], *, is_target: bool = False,
+                         force: str | None = None) -> tuple[ColumnSchema, np.ndarray | None]:
+    """`infer_column`, and the column typed as `apply_column` types it when that came
+    free: float64 (n,) for a number column of plain numbers with no cell missing (parsed
+    once, on the way to the kind), else None.
+
+    >>> c, x = infer_column_numbers("size", ["50", "72.5"])
+    >>> c.kind, x.tolist()
+    ('number', [50.0, 72.5])
+    """
+    present = _present_texts(cells)
+    # Parsed as plain numbers once, here: the choice of format, the row-number test and
+    # the typing of a plain number column all read this one parse.
+    plain_x = _fast_plain(present) if present and force in (None, NUMBER) else None
+    c = _infer_column(name, len(cells), present, plain_x, is_target, force)
+    typed = (c.kind == NUMBER and c.missing == 0 and c.number_format is not None
+             and c.number_format.plain)
+    # With no cell missing, `apply_column` parses these very texts (`_numbers`' fast path)
+    return c, (plain_x if typed else None)
+
+
+def _infer_column(name: str, n_cells: int, present: list[str], plain_x: np.ndarray | None,
+                  is_target: bool, force: str | None) -> ColumnSchema:
+    """`infer_column` of a column of `n_cells` cells whose present ones are `present`
+    (`plain_x`: `_fast_plain(present)`, or None where it is not needed)."""
+    missing = n_cells - len(present)
     example = present[0] if present else ""
 
     def make(kind: str, note: str = "", **kw: Any) -> ColumnSchema:
@@ -551,29 +607,30 @@ def infer_column(name: str, cells: Sequence[Any], *, is_target: bool = False,
             return make(NUMBER, number_format=NumberFormat())
         return make(IDENTIFIER, "every cell is empty: left out")
     if force is not None:
-        return _forced(name, present, force, make)
+        return _forced(name, present, force, make, plain_x)
 
-    found = _number_format(present)
+    found = _number_format(present, plain_x)
+    distinct = dict.fromkeys(present)  # each text once, in the order of first sight
     leading_zero = found is not None and found[0].plain and any(
-        c[:1] in "0+-" and _LEADING_ZERO.match(c) and "." not in c for c in present)
+        c[:1] in "0+-" and _LEADING_ZERO.match(c) and "." not in c for c in distinct)
     if found is not None and not leading_zero:
         fmt, _ = found
         note = fmt.describe()
-        if not is_target and _is_row_number(name, present, fmt):
+        if not is_target and _is_row_number(name, present, fmt, plain_x):
             return make(IDENTIFIER, "whole numbers counting the rows (an id?): left out",
                         number_format=fmt)
         return make(NUMBER, note, number_format=fmt)
     if is_target:
         note = "codes with leading zeros: read as text" if leading_zero else ""
         return make(CATEGORY, note, categories=_spellings(present))
-    if all(category_key(c) in TRUE_WORDS | FALSE_WORDS for c in present):
+    if all(category_key(c) in TRUE_WORDS | FALSE_WORDS for c in distinct):
         return make(YES_NO, categories=_spellings(present))
     fmt_date = None if found is not None else _date_format(present)
     if fmt_date is not None:
         return make(DATE, f"format {_format_example(fmt_date)}", date_format=fmt_date)
     # The count of spellings without making them: an id or free-text column has one per
     # cell, and a tally of spellings per value costs far more than the values.
-    n_distinct = len({category_key(c) for c in present})
+    n_distinct = len({category_key(c) for c in distinct})
     words = sum(len(c.split()) for c in present[:500]) / min(len(present), 500)
     if n_distinct == len(present) and (len(present) >= MIN_ID_ROWS or _ID_NAME.search(name)):
         if words >= 3:
@@ -588,9 +645,10 @@ def infer_column(name: str, cells: Sequence[Any], *, is_target: bool = False,
     return make(CATEGORY, note, categories=_spellings(present))
 
 
-def _forced(name: str, present: list[str], force: str, make: Any) -> ColumnSchema:
+def _forced(name: str, present: list[str], force: str, make: Any,
+            plain_x: np.ndarray | None) -> ColumnSchema:
     if force == NUMBER:
-        found = _number_format(present)
+        found = _number_format(present, plain_x)
         fmt = found[0] if found is not None else NumberFormat()
         return make(NUMBER, fmt.describe(), number_format=fmt)
     if force == DATE:
@@ -609,11 +667,15 @@ def _forced(name: str, present: list[str], force: str, make: Any) -> ColumnSchem
     return make(CATEGORY, categories=spellings)
 
 
-def _is_row_number(name: str, present: list[str], fmt: NumberFormat) -> bool:
-    """Whole numbers, all different, that look like an id: named like one, or 1..n in order."""
+def _is_row_number(name: str, present: list[str], fmt: NumberFormat,
+                   plain_x: np.ndarray | None) -> bool:
+    """Whole numbers, all different, that look like an id: named like one, or 1..n in order.
+    `plain_x`: `_fast_plain(present)` (what `_numbers` gives for a plain format when it is
+    not None)."""
     if len(present) < MIN_ID_ROWS and not _ID_NAME.search(name):
         return False
-    x, bad = _numbers(np.array(present, dtype=object), fmt)
+    x, bad = (plain_x, []) if fmt.plain and plain_x is not None else \
+        _numbers(np.array(present, dtype=object), fmt)
     if bad or np.any(x != np.round(x)) or len(np.unique(x)) != len(x):
         return False
     if _ID_NAME.search(name):

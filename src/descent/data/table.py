@@ -93,7 +93,13 @@ class Table:
         values = self.column(name)
         if self.kinds[name] == NUMERIC:
             return np.isnan(values)
-        return np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+        # One C loop of `v == None`, the same as `v is None` for the str and None cells
+        # a text column holds (five times faster than a Python loop); a hand-made table
+        # holding a cell that will not compare to None (pandas' NA) is asked cell by cell.
+        try:
+            return np.equal(values, None)
+        except (TypeError, ValueError):
+            return np.fromiter((v is None for v in values), dtype=bool, count=len(values))
 
     def select(self, names: Sequence[str]) -> Table:
         """A table with only the columns `names`, in that order."""

@@ -18,6 +18,7 @@ distinct labels kept as they appear: strings stay strings; numbers become ints w
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -71,7 +72,16 @@ def infer_task(values: Sequence[Any] | np.ndarray) -> str:
     >>> infer_task([1.5, 2.0, 3.25]), infer_task([0, 1, 1, 0]), infer_task(["cat", "dog"])
     ('regression', 'classification', 'classification')
     """
-    present = _present_values(values)
+    cells = np.asarray(values, dtype=object).ravel().tolist()
+    if set(map(type, cells)) <= {str, float, type(None)}:
+        # Text and floats (a column as read): each distinct cell asked once, weighed by
+        # its count (equal keys are then equal labels; a bool, equal to 1, is not let in)
+        counts = Counter(cells)
+        present = _present_values(list(counts))
+        n_present = sum(counts[v] for v in present)
+    else:
+        present = _present_values(cells)
+        n_present = len(present)
     if not present:
         raise DataError("cannot infer the task: the target has no values")
     numbers = [_as_number(v) for v in present]
@@ -79,7 +89,7 @@ def infer_task(values: Sequence[Any] | np.ndarray) -> str:
         return "classification"
     whole = all(math.isfinite(x) and x == int(x) for x in numbers)
     distinct = len(set(numbers))
-    if whole and distinct <= MAX_AUTO_CLASSES and 2 * distinct <= len(numbers):
+    if whole and distinct <= MAX_AUTO_CLASSES and 2 * distinct <= n_present:
         return "classification"
     return "regression"
 
@@ -87,7 +97,7 @@ def infer_task(values: Sequence[Any] | np.ndarray) -> str:
 def _json_label(v: Any) -> Label:
     """A label as JSON can hold it: str, int for whole numbers, else float."""
     x = _as_number(v)
-    if x is None:
+    if x is None or not math.isfinite(x):  # "inf" as a class is a word: JSON has no inf
         return str(v)
     if x == int(x) and abs(x) < 2**53:
         return int(x)
@@ -220,16 +230,22 @@ class TargetEncoder:
                     )
             return y
         lookup = CategoryLookup(self.classes_ or [])
-        y = np.empty(len(values), dtype=np.int64)
-        for i, cell in enumerate(values):
-            k = lookup.index(cell)
-            if k is None:
-                shown = cell if isinstance(cell, str) else _json_label(cell)
-                raise DataError(
-                    f"{table.location(i)}, target column {self.column!r}: class {shown!r} was "
-                    f"not seen in training (classes: {_short(self.classes_ or [])})"
-                )
-            y[i] = k
+        # each distinct label looked up once (a target holds few), then spread over rows
+        cells = values.tolist()
+        distinct = list(dict.fromkeys(cells))
+        index = {v: k for k, v in enumerate(distinct)}
+        codes = np.fromiter(map(index.__getitem__, cells), dtype=np.intp, count=len(cells))
+        found = np.array([-1 if (k := lookup.index(cell)) is None else k for cell in distinct],
+                         dtype=np.int64)
+        y = found[codes] if len(distinct) else np.empty(0, dtype=np.int64)
+        if np.any(y < 0):
+            i = int(np.argmax(y < 0))
+            cell = values[i]
+            shown = cell if isinstance(cell, str) else _json_label(cell)
+            raise DataError(
+                f"{table.location(i)}, target column {self.column!r}: class {shown!r} was "
+                f"not seen in training (classes: {_short(self.classes_ or [])})"
+            )
         return y
 
     def inverse_transform(self, y: np.ndarray | Sequence[int]) -> np.ndarray:

@@ -17,8 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from descent.data.schema import Schema, apply_column, check_schema_options, infer_column
-from descent.data.table import Table
+from descent.data.schema import (
+    Schema,
+    apply_column,
+    check_schema_options,
+    infer_column_numbers,
+)
+from descent.data.table import NUMERIC, Table
 from descent.data.text_columns import read_text_columns
 from descent.errors import DataError
 
@@ -80,11 +85,13 @@ def read_typed_csv(path: str | os.PathLike[str], target: str | None, *,
             continue
         one = text.table(name)
         text.drop(name)
-        c = infer_column(name, one.values[name], is_target=name == target,
-                         force=kinds.get(name))
+        c, x = infer_column_numbers(name, one.values[name], is_target=name == target,
+                                    force=kinds.get(name))
         columns.append(c)
         if c.used or name == target:
-            typed, problem = apply_column(c, one)
+            # a column of plain numbers was parsed on the way to its kind: not twice
+            typed, problem = ({name: (x, NUMERIC)}, None) if x is not None else \
+                apply_column(c, one)
             for part, (x, kind) in typed.items():
                 values[part], table_kinds[part] = x, kind
                 order.append(part)
