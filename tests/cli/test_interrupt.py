@@ -99,17 +99,19 @@ def test_ctrl_c_in_a_training_of_several_fits_stops_it_and_saves_nothing(tmp_pat
 
 
 def test_ctrl_c_in_the_refit_of_an_ensemble_stops_it_and_saves_nothing(tmp_path, monkeypatch):
-    """With a refit, the evaluation trains one network (by `fit`) and the refit the whole
-    ensemble (stacked): Ctrl-C in the refit's first batch stops all its networks."""
+    """With a refit, the evaluation trains one network (a stack of one) and the refit the
+    whole ensemble (a stack of three): Ctrl-C in the refit's first batch stops all its
+    networks."""
     out = tmp_path / "model.safetensors"
     count = {"n": 0}
     real = stacked_module.epoch_batches
 
-    def batches(*args, **kwargs):
-        for idx in real(*args, **kwargs):
-            if count["n"] == 0:
-                os.kill(os.getpid(), signal.SIGINT)
-            count["n"] += 1
+    def batches(orders, *args, **kwargs):
+        for idx in real(orders, *args, **kwargs):
+            if len(orders) == 3:  # the refit's stack
+                if count["n"] == 0:
+                    os.kill(os.getpid(), signal.SIGINT)
+                count["n"] += 1
             yield idx
 
     monkeypatch.setattr(stacked_module, "epoch_batches", batches)

@@ -341,3 +341,8 @@ def test_random_files_read_and_encode_to_the_same_matrix(tmp_path_factory, cols)
     fast = _outcome(_encoded, table, "y", _encode_values, lambda t, n: t.missing_mask(n))
     slow = _outcome(lambda: _reference_matrix(path, "y")[1])
     _same_outcome(fast, slow)
+    enc = TableEncoder(target="y", missing="median", unknown="ignore", indicators=True,
+                       max_categories=1000)
+    _same_outcome(_outcome(lambda: enc.fit(table).transform(table)), slow)
+    if slow[0] == "ok":  # float32: each value cast as the float64 matrix's astype casts it
+        _same(enc.transform(table, dtype=np.float32), slow[1].astype(np.float32))

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import get_close_matches
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -319,8 +320,14 @@ class TableEncoder:
                 f"{table.source}: missing column(s) {quote_names(absent)} that the model was "
                 f"trained on; it has {quote_names(table.columns)}"
             )
-        blocks = [_encode(table, c, unknown) for c in columns]
-        return np.concatenate(blocks, axis=1).astype(dtype, copy=False)
+        # Each column's block written into its place in X: no block per column, no
+        # concatenation, no cast of the whole (the values cast as they are written, as
+        # `astype` casts them).
+        X = np.empty((table.n_rows, sum(len(c.feature_names) for c in columns)), dtype=dtype)
+        start = 0
+        for c in columns:
+            start = _encode(table, c, unknown, X, start)
+        return X
 
     def unseen_counts(self, table: Table) -> dict[str, int]:
         """column -> number of rows whose category was not seen in training (0s left out).
@@ -338,7 +345,7 @@ class TableEncoder:
                 continue
             gaps = table.missing_mask(c.name)
             # the unseen rows, each distinct cell looked up once (gaps are not unseen)
-            k = _category_indices(table.values[c.name], gaps, CategoryLookup(c.categories), 0)
+            k = _category_indices(table.values[c.name], gaps, _lookup(tuple(c.categories)), 0)
             n = int(np.count_nonzero(k < 0))
             if n:
                 counts[c.name] = n
@@ -471,21 +478,32 @@ def _column_from_dict(d: Any, where: str, missing: str) -> ColumnEncoding:
     return ColumnEncoding(name, encoding, categories, fill, indicator)
 
 
-def _encode(table: Table, column: ColumnEncoding, unknown: str) -> np.ndarray:
-    """(n_rows, width) block of one column, its missing indicator last when it has one."""
-    block = _encode_values(table, column, unknown)
-    if not column.indicator:
-        return block
-    return np.concatenate([block, table.missing_mask(column.name)[:, None].astype(float)],
-                          axis=1)
+def _encode(table: Table, column: ColumnEncoding, unknown: str, X: np.ndarray,
+            start: int) -> int:
+    """Write one column's block into X[:, start:], its missing indicator last when it has
+    one; returns where the next column's block starts."""
+    gaps = table.missing_mask(column.name)
+    width = len(column.categories) if column.encoding == "onehot" else 1
+    _encode_values(table, column, unknown, X[:, start:start + width], gaps)
+    if column.indicator:
+        X[:, start + width] = gaps
+        width += 1
+    return start + width
 
 
-def _encode_values(table: Table, column: ColumnEncoding, unknown: str) -> np.ndarray:
-    """(n_rows, width) block of one column, with the line and column of any bad cell."""
+def _encode_values(table: Table, column: ColumnEncoding, unknown: str,
+                   out: np.ndarray | None = None, gaps: np.ndarray | None = None
+                   ) -> np.ndarray:
+    """(n_rows, width) block of one column, with the line and column of any bad cell;
+    written into `out` when given (a view of the feature matrix), else a new float64 block.
+    `gaps`: `table.missing_mask(column.name)`, when already made."""
     name = column.name
     values = table.values[name]
     numeric = table.kinds[name] == NUMERIC
-    gaps = table.missing_mask(name)
+    gaps = table.missing_mask(name) if gaps is None else gaps
+    if out is None:
+        width = len(column.categories) if column.encoding == "onehot" else 1
+        out = np.empty((len(values), width))
     if gaps.any() and column.fill is None:
         i = int(np.flatnonzero(gaps)[0])
         raise DataError(
@@ -515,7 +533,8 @@ def _encode_values(table: Table, column: ColumnEncoding, unknown: str) -> np.nda
                 if why is not None:
                     raise bad(i, why)
         x[gaps] = column.fill if gaps.any() else 0.0
-        return x[:, None]
+        out[:, 0] = x
+        return out
 
     if column.encoding == "binary":
         # Each distinct cell is read once (a column holds few), then spread over the rows;
@@ -536,9 +555,10 @@ def _encode_values(table: Table, column: ColumnEncoding, unknown: str) -> np.nda
                       else f"{cell!r} is not yes/no (this is a yes/no column)")
         if gaps.any():
             x[gaps] = column.fill
-        return x[:, None]
+        out[:, 0] = x
+        return out
 
-    lookup = CategoryLookup(column.categories)
+    lookup = _lookup(tuple(column.categories))
     fill_index = None if column.fill is None else lookup.index(column.fill)
     k = _category_indices(values, gaps, lookup, fill_index)
     unseen = k < 0
@@ -554,10 +574,20 @@ def _encode_values(table: Table, column: ColumnEncoding, unknown: str) -> np.nda
             + hint("unknown='ignore'", "--unknown ignore", command="predict")
             + " to encode it as all zeros",
         )
-    onehot = np.zeros((len(values), len(column.categories)))
-    rows = np.flatnonzero(~unseen)
-    onehot[rows, k[rows]] = 1.0
-    return onehot
+    out[:] = 0.0
+    if unseen.any():
+        rows = np.flatnonzero(~unseen)
+        out[rows, k[rows]] = 1.0
+    else:
+        out[np.arange(len(k)), k] = 1.0
+    return out
+
+
+@lru_cache(maxsize=1024)
+def _lookup(categories: tuple[str, ...]) -> CategoryLookup:
+    """The lookup of a one-hot column's categories, made once per set of categories (a
+    model encodes block after block with the same columns)."""
+    return CategoryLookup(categories)
 
 
 def _yes_no_or_nan(cell: str) -> float:
