@@ -24,12 +24,24 @@ fold:
   (defaults).
 
 Score: R² for regression, accuracy for classification, on the held-out fold, averaged over
-the folds; time: seconds per data set (all five folds, training and prediction, the
-subprocess start included for descent, its modules compiled to bytecode beforehand as an
-installed package has them: see `installed_env`). Every process runs one thread
-(OMP/OPENBLAS/MKL_NUM_THREADS=1), as the machine is shared and to compare like with like.
-Results are cached in bench/results/tabular_suite.json, one entry per data set and
-contender, so `--only` reruns one contender.
+the folds. Time: seconds per data set (all five folds, training and prediction), taken
+three ways, so that each comparison is like for like:
+
+- descent's two commands in new processes (`seconds`): the process starts included, its
+  modules compiled to bytecode beforehand as an installed package has them (see
+  `installed_env`; an untimed first run per data set writes the bytecode of every module
+  the commands import);
+- descent's same two commands inside one process that imported descent beforehand
+  (`seconds_in_process`, bench/command_worker.py): the same arguments, files, parsing,
+  checks and output, timed as the scikit-learn models are; both must predict the same;
+- scikit-learn inside this process on the frame read once (`seconds`), and the MLP also as
+  a user runs a script, one new process per fold reading the fold's CSV files
+  (`seconds_as_script`, bench/sklearn_script.py).
+
+Every process runs one thread (OMP/OPENBLAS/MKL_NUM_THREADS=1), as the machine is shared
+and to compare like with like. Results are cached in bench/results/tabular_suite.json, one
+entry per data set and contender, so `--only` reruns one contender; `--median-of` makes
+one results file of repeated runs (median times).
 """
 
 from __future__ import annotations
@@ -315,6 +327,34 @@ def _sklearn_as_script(name: str, entry: dict, header: list[str], rows: list[lis
             "cpu_seconds_as_script": cpu}
 
 
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One results dict from repeated runs: each entry and contender as in the first run
+    that has it, its times (the keys with "seconds") the median over the runs that have
+    them. Scores must agree across runs (seeded trainings are deterministic)."""
+    out: dict[str, Any] = {}
+    for run in runs:
+        for name, entry in run.items():
+            if name.startswith("_"):
+                out.setdefault(name, entry)
+                continue
+            for contender, got in entry.items():
+                kept = out.setdefault(name, {}).setdefault(contender, dict(got))
+                if got["scores"] != kept["scores"]:
+                    raise ValueError(f"{name} {contender}: the runs scored differently")
+    for name, entry in out.items():
+        if name.startswith("_"):
+            continue
+        for contender, kept in entry.items():
+            counts = {}
+            for key in [k for k in kept if "seconds" in k]:
+                values = [r[name][contender][key] for r in runs
+                          if key in r.get(name, {}).get(contender, {})]
+                kept[key] = statistics.median(values)
+                counts[key] = len(values)
+            kept["runs"] = counts
+    return out
+
+
 def load_results(path: Path = RESULTS) -> dict[str, Any]:
     if path.exists():
         return json.loads(path.read_text())
@@ -437,6 +477,9 @@ def main() -> None:
                         help="the results file (one per concurrent run; merge with --merge)")
     parser.add_argument("--merge", type=Path, nargs="*", default=[],
                         help="results files whose entries are copied into --results first")
+    parser.add_argument("--median-of", type=Path, nargs="*", default=[],
+                        help="results files of repeated runs: --results gets each entry's "
+                             "scores and the median of its times over them")
     parser.add_argument("--src", type=Path, default=ROOT / "src",
                         help="the descent sources to run (default: this checkout's)")
     args = parser.parse_args()
@@ -447,7 +490,9 @@ def main() -> None:
             if name.startswith("_"):
                 continue
             results.setdefault(name, {}).update(entry)
-    if args.merge:
+    if args.median_of:
+        results = median_of([load_results(p) for p in args.median_of])
+    if args.merge or args.median_of:
         save_results(results, args.results)
     if args.table:
         print(table(results, suite))
