@@ -14,7 +14,7 @@ from descent.cli.options import MissingAtPredict, Unknown, parse_delimiter
 from descent.cli.outputs import check_outputs
 from descent.data.csv_reader import sniff_delimiter
 from descent.data.hints import command_line
-from descent.io import atomic_write, read_model_info
+from descent.io import atomic_write, preprocessing_format
 from descent.tabular.csv_predict import DEFAULT_CHUNK_ROWS, write_predictions
 from descent.tabular.model import FORMAT as TABLE_FORMAT
 from descent.tabular.model import TabularModel
@@ -80,7 +80,7 @@ def predict(
     """
     with user_errors(), command_line():
         check_outputs({"--out": out}, [model_path, csv])
-        if not _is_table_model(model_path):
+        if preprocessing_format(model_path) != TABLE_FORMAT:
             # Imported here: a table model (the usual case) does not need the picture code.
             from descent.cli.predict_images import is_picture_model, predict_pictures
 
@@ -118,17 +118,6 @@ def predict(
         atomic_write(out, write)
         _warn(unseen, gaps)
         print(f"wrote {write.rows} predictions of {model.target} to {out}", file=sys.stderr)
-
-
-def _is_table_model(path: Path) -> bool:
-    """Whether the model file at `path` holds a table model (its header alone is read; a
-    file that is not a model file at all is left to the table loader to name)."""
-    try:
-        info = read_model_info(path)
-    except (ValueError, OSError):
-        return False
-    pre = info.metadata.get("preprocessing")
-    return isinstance(pre, dict) and pre.get("format") == TABLE_FORMAT
 
 
 def _warn(unseen: dict[str, int], gaps: dict[str, int]) -> None:

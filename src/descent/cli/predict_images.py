@@ -9,7 +9,7 @@ import io
 import sys
 from pathlib import Path
 
-from descent.io import atomic_write, read_model_info
+from descent.io import atomic_write, preprocessing_format
 from descent.pictures.model import FORMAT, ImageModel
 from descent.pictures.predict import PictureFiles, write_picture_predictions
 
@@ -17,12 +17,7 @@ from descent.pictures.predict import PictureFiles, write_picture_predictions
 def is_picture_model(path: Path) -> bool:
     """Whether the model file at `path` holds a picture model (its header alone is read;
     a file that is not a model file at all is left to the table loader to name)."""
-    try:
-        info = read_model_info(path)
-    except (ValueError, OSError):
-        return False
-    pre = info.metadata.get("preprocessing")
-    return isinstance(pre, dict) and pre.get("format") == FORMAT
+    return preprocessing_format(path) == FORMAT
 
 
 def predict_pictures(model_path: Path, pictures: Path, out: Path | None,

@@ -173,6 +173,28 @@ def read_model_file(path: str | os.PathLike[str], *, kind: Kind | None = None,
             raise ModelFileError(f"{source}: could not read: {exc.strerror or exc}") from exc
 
 
+def preprocessing_format(path: str | os.PathLike[str]) -> str | None:
+    """The name of the preprocessing a model file stores (its metadata's
+    "preprocessing"."format": a table's encoder, a picture model's sizes), read from the
+    header alone; None for a file that is no model file or stores no such name, which
+    the loader that is then tried names in its own words.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "m.safetensors"
+        >>> write_model_file(path, {}, {"preprocessing": {"format": "x/1"}})
+        >>> preprocessing_format(path), preprocessing_format(path.with_name("none"))
+        ('x/1', None)
+    """
+    try:
+        info = read_model_info(path)
+    except (ValueError, OSError):
+        return None
+    pre = info.metadata.get("preprocessing")
+    name = pre.get("format") if isinstance(pre, dict) else None
+    return name if isinstance(name, str) else None
+
+
 def read_model_info(path: str | os.PathLike[str], *,
                     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES) -> ModelFileInfo:
     """Read a model file's kind, metadata and tensor names/dtypes/shapes, but no tensor data.
