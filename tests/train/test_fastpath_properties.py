@@ -560,12 +560,17 @@ def _seeded_fit(case, X, y, lr, epochs, batch_size, **fit_options):
     return losses, [p.data.copy() for p in net.parameters()]
 
 
+# The draws of the same-bits properties below: a fit, its rows, batches, epochs, layout, lr.
+SEEDED_FIT_DRAWS = dict(
+    case=fit_cases(), rows=st.integers(1, 90),
+    batch_size=st.one_of(st.just(1), st.integers(2, 9).map(lambda i: 2 * i + 1),
+                         st.integers(17, 100)),
+    epochs=st.integers(1, 2), layout=st.sampled_from(LAYOUTS),
+    lr=st.sampled_from([1e-3, 0.05]))
+
+
 @PROPERTY
-@given(case=fit_cases(), rows=st.integers(1, 90),
-       batch_size=st.one_of(st.just(1), st.integers(2, 9).map(lambda i: 2 * i + 1),
-                            st.integers(17, 100)),
-       epochs=st.integers(1, 2), layout=st.sampled_from(LAYOUTS),
-       lr=st.sampled_from([1e-3, 0.05]))
+@given(**SEEDED_FIT_DRAWS)
 def test_split_blocks_give_the_same_bits_whoever_computes_them(case, rows, batch_size,
                                                                epochs, layout, lr):
     """A fit with every product split ends with the same weights and losses, bit for bit,
@@ -588,11 +593,7 @@ def test_split_blocks_give_the_same_bits_whoever_computes_them(case, rows, batch
 
 
 @PROPERTY
-@given(case=fit_cases(), rows=st.integers(1, 90),
-       batch_size=st.one_of(st.just(1), st.integers(2, 9).map(lambda i: 2 * i + 1),
-                            st.integers(17, 100)),
-       epochs=st.integers(1, 2), layout=st.sampled_from(LAYOUTS),
-       lr=st.sampled_from([1e-3, 0.05]))
+@given(**SEEDED_FIT_DRAWS)
 def test_halves_give_the_same_bits_on_one_thread_or_two(case, rows, batch_size, epochs,
                                                         layout, lr):
     """A fit through the halves kernel ends with the same weights and losses, bit for

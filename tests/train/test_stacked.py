@@ -114,20 +114,26 @@ def test_one_stacked_step_gives_each_member_its_own_gradient(arch_and_loss, memb
 
 # ---- whole fits: stacked against one engine fit per member -------------------------------
 
+# The draws of a whole stacked fit: members, rows, batches (1, odd, more than the rows),
+# epochs, input layout, stopping rule, each member's weight decay and the shuffling seed.
+STACKED_FIT_DRAWS = dict(
+    members=st.integers(1, 4), rows=st.integers(2, 60),
+    batch_size=st.one_of(st.just(1), st.integers(2, 9).map(lambda i: 2 * i + 1),
+                         st.integers(61, 100)),
+    epochs=st.integers(1, 4), layout=st.sampled_from(LAYOUTS),
+    stopping=st.sampled_from([None, "loss", "val_loss"]), patience=st.integers(0, 1),
+    decays=st.lists(st.sampled_from(DECAYS), min_size=4, max_size=4),
+    seed=st.integers(0, 2**32 - 1))
+
+
 @PROPERTY
 @given(arch_and_loss=st.sampled_from(STACKED).flatmap(
            lambda lo: st.tuples(architectures([lo[1]], dtypes=[np.dtype(np.float64)],
                                               widest=st.one_of(st.integers(1, 9),
                                                                st.integers(10, 48))),
                                 st.just(lo[0]))),
-       members=st.integers(1, 4), rows=st.integers(2, 60),
-       batch_size=st.one_of(st.just(1), st.integers(2, 9).map(lambda i: 2 * i + 1),
-                            st.integers(61, 100)),
-       epochs=st.integers(1, 4), layout=st.sampled_from(LAYOUTS),
-       stopping=st.sampled_from([None, "loss", "val_loss"]), patience=st.integers(0, 1),
-       min_delta=st.sampled_from([0.0, 1e-4]), restore=st.booleans(),
-       decays=st.lists(st.sampled_from(DECAYS), min_size=4, max_size=4),
-       adam=st.booleans(), seed=st.integers(0, 2**32 - 1))
+       min_delta=st.sampled_from([0.0, 1e-4]), restore=st.booleans(), adam=st.booleans(),
+       **STACKED_FIT_DRAWS)
 def test_stacked_fit_equals_one_engine_fit_per_member(arch_and_loss, members, rows, batch_size,
                                                       epochs, layout, stopping, patience,
                                                       min_delta, restore, decays, adam, seed):
@@ -221,13 +227,7 @@ def test_stacked_fit_equals_one_engine_fit_per_member(arch_and_loss, members, ro
 @given(arch_and_loss=st.sampled_from(STACKED).flatmap(
            lambda lo: st.tuples(architectures([lo[1]], dtypes=[np.dtype(np.float64)]),
                                 st.just(lo[0]))),
-       members=st.integers(1, 4), rows=st.integers(2, 60),
-       batch_size=st.one_of(st.just(1), st.integers(2, 9).map(lambda i: 2 * i + 1),
-                            st.integers(61, 100)),
-       epochs=st.integers(1, 4), layout=st.sampled_from(LAYOUTS),
-       stopping=st.sampled_from([None, "loss", "val_loss"]), patience=st.integers(0, 1),
-       decays=st.lists(st.sampled_from(DECAYS), min_size=4, max_size=4),
-       seed=st.integers(0, 2**32 - 1))
+       **STACKED_FIT_DRAWS)
 def test_float32_compute_for_float64_networks_is_a_float32_fit_widened(
         arch_and_loss, members, rows, batch_size, epochs, layout, stopping, patience, decays,
         seed):
