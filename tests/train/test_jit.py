@@ -228,7 +228,7 @@ def test_auto_selection_small_warm_networks_only(monkeypatch):
     assert jit.for_fit(small, X, y, 32, 10, True, mode="numpy") is None
     assert jit.for_fit(small, X, y.astype(np.float64), 32, 10, True) is None
     # A process that has not loaded the kernel: only fits long enough to pay for it.
-    monkeypatch.setattr(jit, "_warm", set())
+    monkeypatch.setattr(jit._kernel, "warmed", set())
     monkeypatch.setattr(jit, "warm_up", lambda dtype: True)
     assert jit.for_fit(small, X, y, 32, 10, True) is None
     assert jit.for_fit(small, X, y, 32, jit.COLD_MIN_STEPS, True) is not None

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from descent.train import gemm
+from descent.train.kernels import LazyKernel
 
 # Threads BLAS must be allowed (the count in force when the fit starts: the cores, or the
 # user's limit) for the halves: with one, the plan runs on one thread as before.
@@ -61,8 +62,9 @@ COLD_MIN_FLOPS = 1e11
 # and the chooser reads the clock; each call does about CHUNK_WORK multiply-adds.
 CHUNK_WORK = 1 << 26
 
-_kernel: ModuleType | None = None
-_warm: set[np.dtype] = set()
+# `available` looked up at each call, so that a test may stand in for it
+_kernel = LazyKernel("descent.train.halves_kernel", lambda: available(),
+                     lambda module, dtype: _warm_run(module, dtype))
 
 
 def available() -> bool:
@@ -72,31 +74,24 @@ def available() -> bool:
 
 def loaded(dtype: Any = np.float32) -> bool:
     """Whether the kernel is loaded for `dtype` in this process."""
-    return np.dtype(dtype) in _warm
+    return _kernel.loaded(dtype)
 
 
 def warm_up(dtype: Any = np.float32) -> bool:
     """Import numba and load (or compile, once per machine) the kernel for `dtype`; after
     this every fit of a big MLP in this process may use it. False where it cannot run."""
-    global _kernel
-    dtype = np.dtype(dtype)
-    if dtype in _warm:
-        return True
-    if not available():
-        return False
-    if _kernel is None:
-        from descent.train import halves_kernel
+    return _kernel.warm_up(dtype)
 
-        _kernel = halves_kernel
+
+def _warm_run(kernel: ModuleType, dtype: np.dtype) -> None:
+    """One tiny run of the kernel: numba loads (or compiles) its code for `dtype`."""
     X = np.zeros((2, 1), dtype)
     w = np.zeros(2, dtype)
     layout = np.array([[0, 1, 1, 0]], np.int64)
-    _kernel.train_batches(X, np.zeros((2, 1), dtype), np.zeros(2, np.int64), np.arange(2), 2,
-                          0, 1, w, np.zeros_like(w), layout, cuts(layout), 1, 0, 0,
-                          np.zeros(5), w[:0], w[:0], 0, np.zeros(2, dtype), np.zeros(2, dtype),
-                          np.zeros(2, dtype), np.zeros(1), _functions())
-    _warm.add(dtype)
-    return True
+    kernel.train_batches(X, np.zeros((2, 1), dtype), np.zeros(2, np.int64), np.arange(2), 2,
+                         0, 1, w, np.zeros_like(w), layout, cuts(layout), 1, 0, 0,
+                         np.zeros(5), w[:0], w[:0], 0, np.zeros(2, dtype), np.zeros(2, dtype),
+                         np.zeros(2, dtype), np.zeros(1), _functions())
 
 
 def _functions() -> np.ndarray:
@@ -237,7 +232,7 @@ def run(epochs: Any, order: np.ndarray, first: int, last: int, losses: np.ndarra
     on one thread or two, as the chooser says; returns how many it trained."""
     import numba
 
-    assert _kernel is not None
+    assert _kernel.module is not None
     plan, opt = epochs.plan, epochs.plan.optimizer
     rule, hyper = epochs.rule()
     state = opt._flat_state or []
@@ -251,7 +246,7 @@ def run(epochs: Any, order: np.ndarray, first: int, last: int, losses: np.ndarra
     numba.set_num_threads(workers)
     start = time.perf_counter()
     try:
-        done = _kernel.train_batches(
+        done = _kernel.module.train_batches(
             epochs.X, epochs.y_rows, epochs.y_labels, order, epochs.batch_size, first, last,
             plan.w, plan.grad, epochs.layout, epochs.cuts, epochs.min_rows, epochs.loss,
             rule, hyper, s1, s2, t0, epochs.xb, epochs.acts, epochs.deltas, losses,

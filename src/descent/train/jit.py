@@ -34,13 +34,13 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterator
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from descent.optim import SGD, Adam, Optimizer
 from descent.train import halves
+from descent.train.kernels import LazyKernel
 from descent.train.plan import CompiledStep
 
 # A step whose products do at most this many multiply-adds is small: its time is per-call
@@ -59,8 +59,9 @@ ACTIVATIONS = {"identity": 0, "tanh": 1, "relu": 2, "sigmoid": 3, "scaled_tanh":
 LOSSES = {"mse": 0, "quadratic": 1, "cross_entropy": 2,
           "binary_cross_entropy_with_logits": 4}
 
-_kernel: ModuleType | None = None
-_warm: set[np.dtype] = set()
+# `available` looked up at each call, so that a test may stand in for it
+_kernel = LazyKernel("descent.train.jit_kernel", lambda: available(),
+                     lambda module, dtype: module.warm(dtype))
 
 
 def available() -> bool:
@@ -74,19 +75,7 @@ def warm_up(dtype: Any = np.float32) -> bool:
     After this, every `fit` of a small MLP in this process uses the compiled epochs.
     Returns False, doing nothing, when numba is not installed.
     """
-    global _kernel
-    dtype = np.dtype(dtype)
-    if dtype in _warm:
-        return True
-    if not available():
-        return False
-    if _kernel is None:
-        from descent.train import jit_kernel
-
-        _kernel = jit_kernel
-    _kernel.warm(dtype)
-    _warm.add(dtype)
-    return True
+    return _kernel.warm_up(dtype)
 
 
 def _rule(opt: Optimizer) -> tuple[int, np.ndarray] | None:
@@ -156,14 +145,14 @@ class JitEpochs:
         """
         if self.both:
             return halves.run(self, order, first, last, losses)
-        assert _kernel is not None
+        assert _kernel.module is not None
         plan, opt = self.plan, self.plan.optimizer
         rule, hyper = self.rule()
         state = opt._flat_state or []
         s1 = state[0] if state else plan.grad[:0]
         s2 = state[1] if len(state) > 1 else plan.grad[:0]
         t0 = opt._t[0]
-        done = _kernel.train_batches(
+        done = _kernel.module.train_batches(
             self.X, self.y_rows, self.y_labels, order, self.batch_size, first, last, plan.w,
             plan.grad, self.layout, self.loss, rule, hyper, s1, s2, t0, self.xb, self.acts,
             self.deltas, losses)
@@ -217,7 +206,7 @@ def for_fit(plan: CompiledStep | None, X: np.ndarray, y: np.ndarray, batch_size:
     if work > SMALL_WORK and mode is True:
         return _halves_for_fit(plan, X, y, batch_size, 2.0 * work * steps)
     if mode is True:
-        if plan.dtype not in _warm and steps < COLD_MIN_STEPS:
+        if not _kernel.loaded(plan.dtype) and steps < COLD_MIN_STEPS:
             return None
     if not warm_up(plan.dtype):
         return None
