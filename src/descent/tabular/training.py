@@ -105,10 +105,11 @@ def train_network(
     model is not kept, only scored and asked for its training length (`train_table`
     refits the whole ensemble afterwards); the memory check still counts the whole
     ensemble, so a recipe too large for memory stops before any training.
-    `compute_dtype` (None: float64, the networks' own) is the float type the stacked
-    networks compute in: float32 about halves their time, and they are still float64
-    networks afterwards (see `descent.train.stacked.fit_stacked`); networks trained one
-    at a time (with sample weights) always compute in float64.
+    `compute_dtype` (None: float64, the networks' own) is the float type new networks
+    compute in while they train, all of them as one stack (`descent.train.stacked`, a
+    single network as a stack of one): float32 about halves their time, and they are
+    still float64 networks afterwards. With sample weights, augmentation or a given
+    `model` they train by `fit`, in float64.
 
     >>> import numpy as np
     >>> X = np.linspace(-1, 1, 40).reshape(-1, 1); y = 2 * X[:, 0]
