@@ -209,7 +209,7 @@ def demo(
         "--step", min=1, max=len(STEPS), help="Run only this step (1-8).")] = None,
     pause: Annotated[bool | None, typer.Option(
         "--pause/--no-pause", show_default=False,
-        help="Wait for Enter between steps [default: on a terminal]")] = None,
+        help="Wait for Enter between steps \\[default: on a terminal]")] = None,
 ) -> None:
     """A guided tour, about a minute: from one derivative to a trained digit classifier.
 

@@ -97,7 +97,7 @@ def explain(
         "--param", help="The parameter: W1, b1, W2, ... or a name such as 0.weight.")] = "W1",
     index: Annotated[str | None, typer.Option(
         "--index", show_default=False,
-        help="Its entry: i,j for a weight, j for a bias [default: the first, 0,0 or 0]")] = None,
+        help="Its entry: i,j for a weight, j for a bias \\[default: the first, 0,0 or 0]")] = None,
     csv: Annotated[Path | None, typer.Option(
         "--csv", help="Take the row from this CSV (needed unless the model was trained on "
                       "the embedded data: a model file never makes descent open a file).")

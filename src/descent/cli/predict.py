@@ -58,14 +58,14 @@ def predict(
     unknown: Annotated[Unknown | None, typer.Option(
         "--unknown", show_default=False,
         help="A category not seen in training: ignore (the unseen encoding, all zeros, with a "
-             "warning) or error [default: as the model was trained, ignore]")] = None,
+             "warning) or error \\[default: as the model was trained, ignore]")] = None,
     missing: Annotated[MissingAtPredict, typer.Option(
         "--missing",
         help="A missing cell in a column the model uses: fill (as in training, with a "
              "warning counting the cells) or error")] = MissingAtPredict.fill,
     delimiter: Annotated[str | None, typer.Option(
         "--delimiter", show_default=False,
-        help="Field separator: ',', ';', 'tab', '|' [default: judged from the header "
+        help="Field separator: ',', ';', 'tab', '|' \\[default: judged from the header "
              "line]")] = None,
     chunk_rows: Annotated[int, typer.Option(
         "--chunk-rows", min=1, help="Rows read and predicted at a time.")] = DEFAULT_CHUNK_ROWS,

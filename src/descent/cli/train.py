@@ -153,7 +153,7 @@ def train(
                        "mean classification.")] = Task.auto,
     delimiter: Annotated[str | None, typer.Option(
         "--delimiter", show_default=False,
-        help="Field separator: ',', ';', 'tab', '|' [default: judged from the header "
+        help="Field separator: ',', ';', 'tab', '|' \\[default: judged from the header "
              "line]")] = None,
     categorical: Annotated[str | None, typer.Option(
         "--categorical", help="Columns to read as categories, comma separated.")] = None,
@@ -165,11 +165,10 @@ def train(
         "--exclude", help="Columns to leave out, comma separated.")] = None,
     hidden: Annotated[str | None, typer.Option(
         "--hidden", show_default=False,
-        help="Hidden layer widths, e.g. 32,16, or none [default: 64 for regression, 128 for "
-             "classification]")] = None,
+        help="Hidden layer widths, e.g. 32,16, or none \\[default: 64]")] = None,
     activation: Annotated[str | None, typer.Option(
         "--activation", show_default=False,
-        help="tanh, relu, sigmoid, leaky_relu, scaled_tanh, identity [default: tanh for "
+        help="tanh, relu, sigmoid, leaky_relu, scaled_tanh, identity \\[default: tanh for "
              "regression, relu for classification]")] = None,
     output_activation: Annotated[OutputActivation, typer.Option(
         "--output-activation",
@@ -178,7 +177,7 @@ def train(
     ensemble: Annotated[int | None, typer.Option(
         "--ensemble", show_default=False,
         help="Networks trained from different seeds and averaged (merged into one), 1 to "
-             "100 [default: 5 up to 10,000 rows, else 1]")] = None,
+             "100 \\[default: 5 up to 10,000 rows, else 1]")] = None,
     loss: Annotated[str | None, typer.Option(
         "--loss", help="mse, quadratic, mae, huber (regression); cross_entropy "
                        "(classification).")] = None,
@@ -188,13 +187,13 @@ def train(
     lr: Annotated[float, typer.Option("--lr", help="Learning rate.")] = defaults.DEFAULT_LR,
     weight_decay: Annotated[float | None, typer.Option(
         "--weight-decay", show_default=False,
-        help="Weight decay (decoupled for adamw) [default: 0.5 or 0.05, whichever gives "
+        help="Weight decay (decoupled for adamw) \\[default: 0.5 or 0.05, whichever gives "
              "the lower validation loss]")] = defaults.DEFAULT_WEIGHT_DECAY,
     epochs: Annotated[int, typer.Option(
         "--epochs", help="Most passes over the training rows.")] = defaults.DEFAULT_EPOCHS,
     batch_size: Annotated[int | None, typer.Option(
         "--batch-size", show_default=False,
-        help="Rows per gradient step.  [default: 32; on tables of 19,200 rows and more "
+        help="Rows per gradient step. \\[default: 32; on tables of 19,200 rows and more "
              "doubled, up to 256, while an epoch keeps 300 steps]")
     ] = defaults.DEFAULT_BATCH_SIZE,
     patience: Annotated[int, typer.Option(
@@ -206,7 +205,7 @@ def train(
     cv: Annotated[int | None, typer.Option(
         "--cv", show_default=False,
         help="K-fold cross-validation with K folds; 0: one training/validation/test split "
-             "[default: 5 for files up to 5,000 rows, else 0]")] = None,
+             "\\[default: 5 for files up to 5,000 rows, else 0]")] = None,
     refit: Annotated[bool, typer.Option(
         "--refit/--no-refit",
         help="Save a model refit on every row for the epochs validation chose, or keep the "
@@ -241,7 +240,7 @@ def train(
                           "at once.", show_default=False)] = None,
     stream: Annotated[bool | None, typer.Option(
         "--stream/--no-stream", show_default=False,
-        help="Read the CSV block by block instead of whole [default: when the file would "
+        help="Read the CSV block by block instead of whole \\[default: when the file would "
              "not fit in memory]")] = None,
     images: Annotated[bool, typer.Option(
         "--images", help="Train on the shipped pictures of cats and dogs (2,000, 28x28).")
